@@ -1,0 +1,42 @@
+# The one entry point for developers and CI. `make test` is the test command the README names
+# and `.ci/run` calls.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest unit contract e2e fmt clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## test: lint, type-check and run every test layer (unit, contract, e2e)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+contract: $(STAMP)
+	$(BIN)/pytest tests/contract
+
+fmt: $(STAMP)
+	$(BIN)/ruff format operator tests
+	$(BIN)/ruff check --fix operator tests
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

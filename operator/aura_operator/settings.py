@@ -1,0 +1,70 @@
+"""The operator's configuration: one pydantic-settings class read from the environment.
+
+Everything configurable lives here so that the README, the Helm values and the code agree on one
+list of names. Variables are `AURA_OPERATOR_*`, except the default credential, which uses the
+same `AURA_CLIENT_ID` / `AURA_CLIENT_SECRET` names as Aura's own tools.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.neo4j.io"
+
+
+class Settings(BaseSettings):
+    """Settings of one operator process (see the README's configuration reference)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AURA_OPERATOR_",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    api_url: str = Field(
+        default=DEFAULT_API_URL,
+        description="Base URL of the Aura API; the token endpoint is {api_url}/oauth/token.",
+    )
+    client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AURA_CLIENT_ID", "AURA_OPERATOR_CLIENT_ID"),
+        description="Client id of the operator's default Aura credential.",
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AURA_CLIENT_SECRET", "AURA_OPERATOR_CLIENT_SECRET"),
+        description="Client secret of the operator's default Aura credential.",
+    )
+    requests_per_minute: float = Field(
+        default=110.0,
+        gt=0,
+        description="Request budget per credential; Aura allows 125/min (25/min for trials).",
+    )
+    request_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Requests a credential may send back to back before the rate applies.",
+    )
+    http_timeout: float = Field(default=30.0, gt=0, description="Read/write timeout, seconds.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Connect timeout, seconds.")
+    max_inline_wait: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Longest wait (seconds) the client sleeps for a Retry-After or a rate-limit hold; "
+            "longer waits raise an error carrying retry_after so the object is requeued."
+        ),
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="Retries of idempotent requests (GET, DELETE) on 5xx/errors."
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.api_url}/oauth/token"

@@ -15,9 +15,9 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def _registrations() -> list[Register]:
-    from aura_operator import doctor
+    from aura_operator.doctor import register as register_doctor
 
-    return [doctor.register]
+    return [register_doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,507 @@
+"""The Aura API client: one method per v1 operation, over one `httpx.AsyncClient`.
+
+The request path (`_send`) is where the rules live:
+- every request first takes a token from its credential's budget, at the caller's priority;
+- a 401/403 refreshes the token once and resends once (an auth-rejected request did nothing);
+- POST and PATCH are never resent after a 5xx, a timeout or a dropped connection: the caller
+  gets `AuraOutcomeUnknown` and must look before it acts again;
+- GET and DELETE (documented as safe to retry) are retried with capped, jittered backoff, and a
+  `Retry-After` is a floor for the next try;
+- a 429 holds every request of the credential for its `Retry-After`; waits longer than
+  `max_inline_wait` raise `AuraRateLimited(retry_after=...)` instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator, Mapping
+from datetime import date
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, TypeAdapter
+
+from aura_operator import __version__
+from aura_operator.aura.auth import credential_key
+from aura_operator.aura.clock import Clock
+from aura_operator.aura.errors import (
+    AuraError,
+    AuraOutcomeUnknown,
+    AuraRateLimited,
+    AuraServerError,
+    AuraTokenError,
+    AuraTransportError,
+    AuraUnexpectedResponse,
+    error_from_response,
+)
+from aura_operator.aura.models import (
+    CreatedInstance,
+    Instance,
+    InstanceSummary,
+    Snapshot,
+    SnapshotRef,
+    Tenant,
+    TenantSummary,
+    TokenResponse,
+    UpdateResult,
+)
+from aura_operator.aura.ratelimit import (
+    BudgetHold,
+    CredentialBudget,
+    Priority,
+    backoff_delay,
+    parse_retry_after,
+)
+from aura_operator.aura.registry import CredentialRegistry
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"aura-operator/{__version__}"
+_IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
+_priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
+    "aura_priority", default=None
+)
+
+_tenants = TypeAdapter(list[TenantSummary])
+_instances = TypeAdapter(list[InstanceSummary])
+_snapshots = TypeAdapter(list[Snapshot])
+
+
+def _seg(value: str) -> str:
+    """One path segment, escaped so an id can never change the path."""
+    if not value:
+        raise ValueError("an id in the path must not be empty")
+    return quote(value, safe="")
+
+
+class AuraClient:
+    """Async client of the Aura API v1. Use as `async with AuraClient(...) as aura:`."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://api.neo4j.io",
+        client_id: str,
+        client_secret: str | SecretStr,
+        registry: CredentialRegistry | None = None,
+        requests_per_minute: float = 110.0,
+        burst: int = 10,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 3,
+        max_inline_wait: float = 5.0,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not client_id:
+            raise ValueError("client_id is required")
+        secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
+        if not secret.get_secret_value():
+            raise ValueError("client_secret is required")
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._secret = secret
+        self._registry = registry or CredentialRegistry(
+            requests_per_minute=requests_per_minute, burst=burst, clock=clock
+        )
+        self._clock = self._registry.clock
+        self._key = credential_key(client_id, secret.get_secret_value())
+        self.max_retries = max_retries
+        self.max_inline_wait = max_inline_wait
+        self._rng = rng or random.Random()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"AuraClient(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def budget(self) -> CredentialBudget:
+        """This credential's request budget (shared with every client of the same id)."""
+        return self._registry.budget(self.client_id)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def priority(priority: Priority) -> Iterator[None]:
+        """Send the requests made inside this block (in this task) at `priority`."""
+        token = _priority.set(priority)
+        try:
+            yield
+        finally:
+            _priority.reset(token)
+
+    # ---------------------------------------------------------------- tenants
+
+    async def list_tenants(self) -> list[TenantSummary]:
+        return _tenants.validate_python(await self._data("GET", "/v1/tenants"))
+
+    async def get_tenant(self, tenant_id: str) -> Tenant:
+        return Tenant.model_validate(await self._data("GET", f"/v1/tenants/{_seg(tenant_id)}"))
+
+    # -------------------------------------------------------------- instances
+
+    async def list_instances(self, tenant_id: str | None = None) -> list[InstanceSummary]:
+        params = {"tenantId": tenant_id} if tenant_id else None
+        return _instances.validate_python(await self._data("GET", "/v1/instances", params=params))
+
+    async def create_instance(
+        self,
+        *,
+        name: str,
+        version: str,
+        region: str,
+        memory: str,
+        type: str,  # the API's field name
+        tenant_id: str,
+        cloud_provider: str,
+        **fields: Any,
+    ) -> CreatedInstance:
+        """`POST /v1/instances`, sent exactly once. Other body fields (storage,
+        source_instance_id, source_snapshot_id, customer_managed_key_id, vector_optimized,
+        graph_analytics_plugin) go in `fields`; None values are left out."""
+        body = {
+            "name": name,
+            "version": version,
+            "region": region,
+            "memory": memory,
+            "type": type,
+            "tenant_id": tenant_id,
+            "cloud_provider": cloud_provider,
+            **fields,
+        }
+        data = await self._data("POST", "/v1/instances", body=_compact(body))
+        return CreatedInstance.model_validate(data)
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        return Instance.model_validate(
+            await self._data("GET", f"/v1/instances/{_seg(instance_id)}")
+        )
+
+    async def update_instance(self, instance_id: str, **fields: Any) -> UpdateResult:
+        """`PATCH /v1/instances/{id}` with name, memory, storage, vector_optimized,
+        graph_analytics_plugin, secondaries_count, cdc_enrichment_mode (None values dropped)."""
+        body = _compact(fields)
+        if not body:
+            raise ValueError("update_instance needs at least one field to change")
+        response = await self._send("PATCH", f"/v1/instances/{_seg(instance_id)}", body=body)
+        data = _envelope(response, allow_empty=True)
+        instance = Instance.model_validate(data) if isinstance(data, Mapping) and data else None
+        return UpdateResult(accepted=response.status_code == 202, instance=instance)
+
+    async def delete_instance(self, instance_id: str) -> Instance | None:
+        """`DELETE /v1/instances/{id}`: 202 with the instance (`destroying`). A second delete
+        answers 404 (`AuraNotFound`), which callers should count as done."""
+        response = await self._send("DELETE", f"/v1/instances/{_seg(instance_id)}")
+        data = _envelope(response, allow_empty=True)
+        return Instance.model_validate(data) if isinstance(data, Mapping) and data else None
+
+    async def pause_instance(self, instance_id: str) -> Instance:
+        return await self._action(instance_id, "pause")
+
+    async def resume_instance(self, instance_id: str) -> Instance:
+        return await self._action(instance_id, "resume")
+
+    async def overwrite_instance(
+        self, instance_id: str, *, source_instance_id: str, source_snapshot_id: str | None = None
+    ) -> Instance:
+        body = _compact(
+            {"source_instance_id": source_instance_id, "source_snapshot_id": source_snapshot_id}
+        )
+        return await self._action(instance_id, "overwrite", body)
+
+    # -------------------------------------------------------------- snapshots
+
+    async def list_snapshots(
+        self, instance_id: str, *, date: date | str | None = None
+    ) -> list[Snapshot]:
+        """Snapshots of one day (`date`, default: today as the API defines it)."""
+        params = {"date": date if isinstance(date, str) else date.isoformat()} if date else None
+        data = await self._data(
+            "GET", f"/v1/instances/{_seg(instance_id)}/snapshots", params=params
+        )
+        return _snapshots.validate_python(data)
+
+    async def create_snapshot(self, instance_id: str) -> SnapshotRef:
+        path = f"/v1/instances/{_seg(instance_id)}/snapshots"
+        return SnapshotRef.model_validate(await self._data("POST", path, body={}))
+
+    async def get_snapshot(self, instance_id: str, snapshot_id: str) -> Snapshot:
+        path = f"/v1/instances/{_seg(instance_id)}/snapshots/{_seg(snapshot_id)}"
+        return Snapshot.model_validate(await self._data("GET", path))
+
+    async def restore_snapshot(self, instance_id: str, snapshot_id: str) -> Instance:
+        """Restore in place: the instance goes to `restoring`, then `running`."""
+        path = f"/v1/instances/{_seg(instance_id)}/snapshots/{_seg(snapshot_id)}/restore"
+        return Instance.model_validate(await self._data("POST", path, body={}))
+
+    # ------------------------------------------------------------- internals
+
+    async def _action(
+        self, instance_id: str, action: str, body: Mapping[str, Any] | None = None
+    ) -> Instance:
+        path = f"/v1/instances/{_seg(instance_id)}/{action}"
+        return Instance.model_validate(await self._data("POST", path, body=body or {}))
+
+    async def _data(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        return _envelope(await self._send(method, path, body=body, params=params))
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        retry_safe = method in _IDEMPOTENT
+        priority = _priority.get()
+        if priority is None:
+            priority = Priority.TRANSIENT if method == "GET" else Priority.CHANGE
+        content = json.dumps(body if body is not None else {}).encode()
+        if method in _IDEMPOTENT and body is None:
+            content = b""
+        auth_retried = False
+        attempt = 0
+        while True:
+            await self._acquire(method, path, priority)
+            token = await self._token()
+            headers = {
+                "Authorization": f"Bearer {token.get_secret_value()}",
+                "Content-Type": "application/json",
+            }
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
+                if not retry_safe:
+                    raise AuraOutcomeUnknown(
+                        f"{kind} ({type(exc).__name__}); the request may or may not have been "
+                        "applied and is not resent",
+                        method=method,
+                        path=path,
+                    ) from None
+                if attempt < self.max_retries:
+                    delay = backoff_delay(attempt, rng=self._rng)
+                    attempt += 1
+                    logger.debug("aura %s %s: %s, retry in %.1fs", method, path, kind, delay)
+                    await self._clock.sleep(delay)
+                    continue
+                raise AuraTransportError(
+                    f"{kind} ({type(exc).__name__}) after {attempt + 1} attempts",
+                    method=method,
+                    path=path,
+                ) from None
+            status = response.status_code
+            request_id = response.headers.get("x-request-id")
+            logger.debug(
+                "aura %s %s -> %d in %.3fs (request id %s)",
+                method,
+                path,
+                status,
+                time.perf_counter() - started,
+                request_id,
+            )
+            if status in (401, 403) and not auth_retried:
+                # Expired or revoked token (Aura answers 403; some say 401): refresh and resend
+                # once. Safe for a POST too: a request rejected by authentication did nothing.
+                auth_retried = True
+                self._registry.tokens.invalidate(self._key, token)
+                continue
+            if 200 <= status < 300:
+                return response
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+            error = error_from_response(
+                method=method,
+                path=path,
+                status=status,
+                body=_json_or_none(response),
+                request_id=request_id,
+                retry_after=retry_after,
+            )
+            if status == 429:
+                wait = retry_after if retry_after is not None else backoff_delay(attempt)
+                error.retry_after = wait
+                self.budget.hold(wait)
+                if retry_safe and attempt < self.max_retries and wait <= self.max_inline_wait:
+                    attempt += 1
+                    continue  # _acquire waits out the hold for every caller of this credential
+                raise error
+            if status >= 500 and status != 501:
+                if not retry_safe:
+                    raise AuraOutcomeUnknown(
+                        f"HTTP {status}; the request may or may not have been applied and is "
+                        "not resent" + (f": {error.message}" if error.messages else ""),
+                        method=method,
+                        path=path,
+                        status=status,
+                        reason=error.reason,
+                        messages=error.messages,
+                        request_id=request_id,
+                        retry_after=retry_after,
+                    )
+                delay = max(retry_after or 0.0, backoff_delay(attempt, rng=self._rng))
+                if attempt < self.max_retries and delay <= self.max_inline_wait:
+                    attempt += 1
+                    logger.debug("aura %s %s: HTTP %d, retry in %.1fs", method, path, status, delay)
+                    await self._clock.sleep(delay)
+                    continue
+                error.retry_after = delay
+                raise error
+            raise error
+
+    async def _acquire(self, method: str, path: str, priority: Priority) -> None:
+        try:
+            await self.budget.acquire(priority, max_hold_wait=self.max_inline_wait)
+        except BudgetHold as hold:
+            raise AuraRateLimited(
+                "request budget of this credential is on hold after a 429",
+                method=method,
+                path=path,
+                retry_after=hold.retry_after,
+            ) from None
+
+    async def _token(self) -> SecretStr:
+        return await self._registry.tokens.get(self._key, self._fetch_token)
+
+    async def _fetch_token(self) -> TokenResponse:
+        """`POST /oauth/token` (client credentials, Basic auth, form body).
+
+        Safe to retry: asking for a token changes nothing. It draws from the same budget.
+        """
+        path = "/oauth/token"
+        attempt = 0
+        while True:
+            await self._acquire("POST", path, Priority.CHANGE)
+            try:
+                response = await self._http.post(
+                    path,
+                    data={"grant_type": "client_credentials"},
+                    auth=(self.client_id, self._secret.get_secret_value()),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
+            except httpx.TransportError as exc:
+                if attempt < self.max_retries:
+                    await self._clock.sleep(backoff_delay(attempt, rng=self._rng))
+                    attempt += 1
+                    continue
+                raise AuraTokenError(
+                    f"token endpoint unreachable ({type(exc).__name__})", method="POST", path=path
+                ) from None
+            status = response.status_code
+            if status == 200:
+                try:
+                    return TokenResponse.model_validate(response.json())
+                except ValueError:
+                    raise AuraTokenError(
+                        "token endpoint returned an unreadable body",
+                        method="POST",
+                        path=path,
+                        status=status,
+                    ) from None
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+            retryable = status == 429 or (status >= 500 and status != 501)
+            delay = max(retry_after or 0.0, backoff_delay(attempt, rng=self._rng))
+            if status == 429:
+                self.budget.hold(delay)
+            if retryable and attempt < self.max_retries and delay <= self.max_inline_wait:
+                attempt += 1
+                await self._clock.sleep(delay)
+                continue
+            cause = error_from_response(
+                method="POST",
+                path=path,
+                status=status,
+                body=_json_or_none(response),
+                request_id=response.headers.get("x-request-id"),
+                retry_after=retry_after,
+            )
+            cls: type[AuraError] = AuraRateLimited if status == 429 else AuraTokenError
+            if status >= 500:
+                cls = AuraServerError
+            hint = (
+                "the client id or secret is wrong, or the credential was deleted"
+                if status == 401
+                else cause.message
+            )
+            raise cls(
+                f"token request refused: {hint}",
+                method="POST",
+                path=path,
+                status=status,
+                reason=cause.reason,
+                messages=cause.messages,
+                request_id=cause.request_id,
+                retry_after=delay if retryable else None,
+            )
+
+
+def _compact(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _envelope(response: httpx.Response, *, allow_empty: bool = False) -> Any:
+    """The `data` member of a 2xx body; `{}`/empty bodies only where the API documents them."""
+    if not response.content.strip():
+        if allow_empty:
+            return None
+        raise _unexpected(response, "empty body")
+    body = _json_or_none(response)
+    if isinstance(body, Mapping) and "data" in body:
+        return body["data"]
+    if allow_empty and isinstance(body, Mapping) and not body:
+        return None
+    raise _unexpected(response, "body is not wrapped in a 'data' member")
+
+
+def _unexpected(response: httpx.Response, what: str) -> AuraUnexpectedResponse:
+    return AuraUnexpectedResponse(
+        f"unexpected response: {what}",
+        method=response.request.method,
+        path=response.request.url.path,
+        status=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+    )

@@ -1,0 +1,151 @@
+"""`Simulator`: the simulated Aura API on a real socket, as an async context manager.
+
+Tests and the demo start one with `async with Simulator(time_scale=1000) as sim:` and get its
+`base_url`, its live `state`, its request log, and Python methods that do what the `/_sim/` admin
+routes do.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from aura_operator.simulator import admin
+from aura_operator.simulator.app import build_app
+from aura_operator.simulator.config import SimulatorConfig
+from aura_operator.simulator.faults import Fault, FaultSpec
+from aura_operator.simulator.gateway import RequestRecord
+from aura_operator.simulator.model import SimInstance
+from aura_operator.simulator.runtime import Runtime
+from aura_operator.simulator.state import SimState
+
+
+class Simulator:
+    """A running simulator. `port=0` picks a free port; `base_url` has no trailing slash."""
+
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        time_scale: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        state_file: str | Path | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.runtime = Runtime(config, time_scale=time_scale, state_file=state_file, seed=seed)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._runner is None:
+            raise RuntimeError("the simulator is not running")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def config(self) -> SimulatorConfig:
+        return self.runtime.config
+
+    @property
+    def state(self) -> SimState:
+        """The live account: `state.instances[id].password`, `.status`, `.snapshots`, ..."""
+        self.runtime.state.settle()
+        return self.runtime.state
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.runtime.requests
+
+    async def start(self) -> None:
+        app = build_app(self.runtime)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self.port = sock.getsockname()[1]
+        site = web.SockSite(runner, sock)
+        await site.start()
+        self._runner = runner
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+            self.runtime.save()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------- the admin API, in Python
+
+    def instance(self, instance_id: str) -> SimInstance:
+        """An instance record, deleted ones included (KeyError if it never existed)."""
+        state = self.state
+        if instance_id in state.instances:
+            return state.instances[instance_id]
+        return state.deleted[instance_id]
+
+    def inject_fault(self, route: str = "*", status: int | None = 503, **options: Any) -> Fault:
+        """Answer `status` to matching requests; see `FaultSpec` for `count`, `probability`,
+        `retry_after`, `latency`, `drop`, `after`, `body`."""
+        return admin.inject(self.runtime, FaultSpec(route=route, status=status, **options))
+
+    def add_latency(
+        self, route: str = "*", seconds: float = 0.5, *, count: int | None = None, **options: Any
+    ) -> Fault:
+        spec = FaultSpec(route=route, status=None, latency=seconds, count=count, **options)
+        return admin.inject(self.runtime, spec)
+
+    def ambiguous_create(self, count: int = 1, mode: str = "502") -> Fault:
+        """Next `count` creates happen, but the client gets a 502 (`mode="502"`) or a dropped
+        connection (`mode="drop"`). The password stays in `state`."""
+        return admin.ambiguous_create(self.runtime, count, mode)
+
+    def fail_creates(self, count: int = 1) -> None:
+        admin.fail_creates(self.runtime, count)
+
+    def clear_faults(self) -> None:
+        self.runtime.faults.clear()
+
+    def force_status(
+        self, instance_id: str, status: str, *, then: str | None = None, after: float = 0.0
+    ) -> SimInstance:
+        change = admin.StatusChange(status=status, then=then, after=after)
+        return admin.force_status(self.runtime, instance_id, change)
+
+    def console(self, instance_id: str, action: str, **fields: Any) -> SimInstance:
+        """Change an instance out of band: delete, pause, resume, resize (memory/storage)
+        or rename (name)."""
+        change = admin.ConsoleChange.model_validate({"action": action, **fields})
+        return admin.console(self.runtime, instance_id, change)
+
+    def expire_tokens(self, client_id: str | None = None) -> int:
+        return self.runtime.tokens.expire(client_id)
+
+    def update_config(self, **changes: Any) -> SimulatorConfig:
+        return admin.update_config(self.runtime, changes)
+
+    def reset(self) -> None:
+        self.runtime.reset()

@@ -16,8 +16,9 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     from aura_operator.doctor import register as register_doctor
+    from aura_operator.simulator.cli import register as register_simulator
 
-    return [register_doctor]
+    return [register_doctor, register_simulator]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,7 +27,7 @@ from aura_operator.simulator.runtime import Runtime
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_CLIENT_ID = "client_id"
+_CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)
 
 
 def data(payload: Any, status: int = 200) -> web.Response:
@@ -43,7 +43,7 @@ def _runtime(request: web.Request) -> Runtime:
 
 
 def _visible(request: web.Request) -> set[str]:
-    return _runtime(request).visible_tenants(str(request[_CLIENT_ID]))
+    return _runtime(request).visible_tenants(request[_CLIENT_ID])
 
 
 async def _json_body(request: web.Request, *, required: bool = False) -> dict[str, Any]:
@@ -279,7 +279,7 @@ async def token(request: web.Request) -> web.Response:
 
 
 async def list_tenants(request: web.Request) -> web.Response:
-    tenants = _runtime(request).config.visible_tenants(str(request[_CLIENT_ID]))
+    tenants = _runtime(request).config.visible_tenants(request[_CLIENT_ID])
     return data([{"id": t.id, "name": t.name} for t in tenants])
 
 

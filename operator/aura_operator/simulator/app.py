@@ -10,8 +10,6 @@ themselves only translate HTTP to `SimState` calls and wrap results in `{"data":
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -23,9 +21,9 @@ from aura_operator.simulator import admin
 from aura_operator.simulator.errors import ApiError, bad_request, error_body
 from aura_operator.simulator.faults import Fault
 from aura_operator.simulator.gateway import RequestRecord, request_id
+from aura_operator.simulator.oauth import RUNTIME, basic, bearer, token
 from aura_operator.simulator.runtime import Runtime
 
-RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)
 
@@ -64,17 +62,8 @@ async def _json_body(request: web.Request, *, required: bool = False) -> dict[st
 # ------------------------------------------------------------------- gateway
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    # Aura accepts `Bearer` and `bearer` (GOSDK sends the token_type as is; API.md §2.1).
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 def _authenticate(runtime: Runtime, request: web.Request) -> str:
-    token = _bearer(request)
+    token = bearer(request)
     issued = runtime.tokens.lookup(token) if token else None
     config = runtime.config
     if issued is None or config.credential(issued.client_id) is None:
@@ -95,23 +84,12 @@ def _authenticate(runtime: Runtime, request: web.Request) -> str:
 
 def _identify(runtime: Runtime, request: web.Request) -> str | None:
     """The client id a request claims (for the log only; nothing is verified here)."""
-    token = _bearer(request)
+    token = bearer(request)
     issued = runtime.tokens.lookup(token) if token else None
     if issued is not None:
         return issued.client_id
-    basic = _basic(request)
-    return basic[0] if basic else None
-
-
-def _basic(request: web.Request) -> tuple[str, str] | None:
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, sep, secret = base64.b64decode(encoded.strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (client_id, secret) if sep else None
+    credentials = basic(request)
+    return credentials[0] if credentials else None
 
 
 def _gate(runtime: Runtime, request: web.Request) -> None:
@@ -231,48 +209,6 @@ async def _run(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response(
             error_body(error.reason, reason), status=error.status, headers=error.headers
         )
-
-
-# --------------------------------------------------------------------- token
-
-
-async def token(request: web.Request) -> web.Response:
-    """`POST /oauth/token`: client credentials, Basic auth, form body (DOC-AUTH)."""
-    runtime = _runtime(request)
-    config = runtime.config
-    basic = _basic(request)
-    credential = config.credential(basic[0]) if basic else None
-    if basic is None or credential is None or credential.client_secret != basic[1]:
-        return web.json_response(
-            {"error": "invalid_client", "error_description": "Invalid client credentials"},
-            status=401,
-        )
-    raw = await request.read()
-    if not raw.strip():  # DOC-AUTH: 404 "the request body is missing"
-        return web.json_response({"error": "the request body is missing"}, status=404)
-    if request.content_type != "application/x-www-form-urlencoded":  # 400 "request invalid"
-        return web.json_response(
-            {"error": "invalid_request", "error_description": "expected a form-encoded body"},
-            status=400,
-        )
-    form = await request.post()
-    if form.get("grant_type") != "client_credentials":  # DOC-AUTH: 403 "body is invalid"
-        return web.json_response(
-            {"error": "unsupported_grant_type", "error_description": "the request body is invalid"},
-            status=403,
-        )
-    per_hour = config.token_rate_limit_per_hour
-    if per_hour is not None:
-        wait = runtime.token_limiter.check(credential.client_id, per_hour, 3600.0)
-        if wait is not None:
-            return web.json_response(
-                {"error": "Too many token requests"}, status=429, headers={"Retry-After": str(wait)}
-            )
-    lifetime = config.token_lifetime
-    issued = runtime.tokens.issue(credential.client_id, lifetime)
-    return web.json_response(
-        {"access_token": issued, "expires_in": int(lifetime), "token_type": "bearer"}
-    )
 
 
 # ------------------------------------------------------------------- tenants

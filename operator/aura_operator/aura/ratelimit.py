@@ -23,6 +23,8 @@ from enum import IntEnum
 
 from aura_operator.aura.clock import Clock, SystemClock
 
+#: Tolerance for float rounding when a token has just been refilled.
+_EPSILON = 1e-9
 #: Backoff of retried idempotent requests: first delay, cap.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
@@ -187,8 +189,8 @@ class CredentialBudget:
                     raise BudgetHold(remaining_hold)
                 if self._queue[0] is waiter:
                     self._refill()
-                    if remaining_hold <= 0 and self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    if remaining_hold <= 0 and self._tokens + _EPSILON >= 1.0:
+                        self._tokens = max(0.0, self._tokens - 1.0)
                         heapq.heappop(self._queue)
                         self._wake_head()
                         waited = self._clock.monotonic() - start

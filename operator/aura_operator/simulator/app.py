@@ -206,8 +206,9 @@ async def _run(request: web.Request, handler: Handler) -> web.StreamResponse:
         if error.status < 400:
             raise
         reason = "not-found" if error.status == 404 else "http-error"
+        headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
         return web.json_response(
-            error_body(error.reason, reason), status=error.status, headers=error.headers
+            error_body(error.reason, reason), status=error.status, headers=headers
         )
 
 

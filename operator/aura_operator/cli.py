@@ -16,9 +16,10 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrations() -> list[Register]:
     from aura_operator.doctor import register as register_doctor
+    from aura_operator.run import register as register_run
     from aura_operator.simulator.cli import register as register_simulator
 
-    return [register_doctor, register_simulator]
+    return [register_run, register_simulator, register_doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,37 @@
+"""kopf start-up: the operator's kopf settings, set explicitly in one place.
+
+kopf's defaults would store finalizers, progress and the diff base under `kopf.zalando.org`;
+this operator keeps everything it writes on user objects under its own `aura-operator.dev`
+prefix, so a user can tell at a glance which controller owns which key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+GROUP = "aura-operator.dev"
+FINALIZER = f"{GROUP}/finalizer"
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    """Apply the operator's kopf settings (pure: tested without a cluster)."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # The operator runs as one replica (Deployment strategy Recreate): no peering objects, and
+    # no cluster-wide CRD scanning, so the RBAC it needs stays small.
+    settings.peering.standalone = True
+    settings.scanning.disabled = True
+    settings.posting.level = logging.INFO
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+
+
+@kopf.on.startup()
+async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    configure(settings)

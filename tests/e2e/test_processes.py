@@ -1,0 +1,34 @@
+"""The process fixtures: the Aura simulator and the operator run as separate processes, reachable
+the way users reach them, and are stopped by PID after the test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.e2e.runners import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SimulatorProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def test_simulator_runs_as_a_separate_process_and_stops(
+    start_aura_simulator: Callable[..., SimulatorProcess],
+) -> None:
+    simulator = start_aura_simulator(time_scale=100)
+    assert simulator.process.pid != os.getpid()
+    assert simulator.process.running
+    response = httpx.post(
+        f"{simulator.base_url}/oauth/token",
+        auth=(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
+        data={"grant_type": "client_credentials"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["access_token"]
+
+    simulator.stop()
+    assert not simulator.process.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{simulator.base_url}/v1/tenants")

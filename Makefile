@@ -25,14 +25,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# e2e tests need etcd, kube-apiserver and kube-controller-manager: use KUBEBUILDER_ASSETS or an
+# existing test cluster (AURA_E2E_KUBECONFIG) when given, otherwise obtain the binaries with
+# hack/envtest.sh (built once, then cached). If that fails, the e2e tests fail; they never skip.
+WITH_ENVTEST = if [ -z "$$KUBEBUILDER_ASSETS" ] && [ -z "$$AURA_E2E_KUBECONFIG" ]; then \
+	KUBEBUILDER_ASSETS=$$(hack/envtest.sh) || exit 1; export KUBEBUILDER_ASSETS; \
+	echo "KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; fi;
+
 pytest: $(STAMP)
-	$(BIN)/pytest
+	@$(WITH_ENVTEST) set -x; $(BIN)/pytest
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 contract: $(STAMP)
 	$(BIN)/pytest tests/contract
+
+e2e: $(STAMP)
+	@$(WITH_ENVTEST) set -x; $(BIN)/pytest tests/e2e
 
 fmt: $(STAMP)
 	$(BIN)/ruff format operator tests

@@ -152,7 +152,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         time=time.time(),
         request_id=rid,
     )
-    runtime.requests.append(record)
+    runtime.log(record)
     latency, fault = runtime.faults.before(request.method, request.path)
     if latency:
         await asyncio.sleep(latency)
@@ -172,7 +172,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await _run(request, handler)
         record.client_id = request.get(_CLIENT_ID, record.client_id)
         if response.status < 300:
-            if request.method in ("POST", "PATCH", "DELETE"):
+            if request.method in ("POST", "PATCH", "DELETE") and request.path.startswith("/v1/"):
                 runtime.save()
             after = runtime.faults.after(request.method, request.path)
             if after is not None:

@@ -20,6 +20,9 @@ from aura_operator.simulator.faults import Faults
 from aura_operator.simulator.gateway import RateLimiter, RequestRecord, TokenStore
 from aura_operator.simulator.state import SimState
 
+#: Entries kept in the request log (`sim.requests`, `GET /_sim/requests`).
+REQUEST_LOG_LIMIT = 100_000
+
 
 class Runtime:
     def __init__(
@@ -41,6 +44,13 @@ class Runtime:
         self.state_file = Path(state_file) if state_file else None
         if self.state_file is not None and self.state_file.exists():
             self.state.load(json.loads(self.state_file.read_text(encoding="utf-8")))
+
+    def log(self, record: RequestRecord) -> None:
+        """Append to the request log, dropping the oldest tenth past `REQUEST_LOG_LIMIT` so a
+        long-running simulator does not grow without bound."""
+        self.requests.append(record)
+        if len(self.requests) > REQUEST_LOG_LIMIT:
+            del self.requests[: REQUEST_LOG_LIMIT // 10]
 
     def visible_tenants(self, client_id: str) -> set[str]:
         return {t.id for t in self.config.visible_tenants(client_id)}

@@ -33,5 +33,34 @@ def configure(settings: kopf.OperatorSettings) -> None:
 
 
 @kopf.on.startup()
-async def on_startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def on_startup(
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
+) -> None:
+    """Configure kopf and build the process-wide context (settings, Kubernetes, Aura)."""
+    from aura_operator.context import OperatorContext
+    from aura_operator.kube import Kube
+    from aura_operator.settings import Settings
+
     configure(settings)
+    operator_settings = Settings()
+    memo["context"] = OperatorContext(operator_settings, Kube())
+    logger.info(
+        "aura-operator: api %s, budget %g/min per credential, backups %s, default deletion "
+        "policy %s",
+        operator_settings.api_url,
+        operator_settings.requests_per_minute,
+        f"in namespace {operator_settings.namespace}"
+        if operator_settings.backup_secrets and operator_settings.namespace
+        else "off",
+        operator_settings.default_deletion_policy,
+    )
+
+
+@kopf.on.cleanup()
+async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
+    context = memo.get("context")
+    if context is not None:
+        await context.aclose()

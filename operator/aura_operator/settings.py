@@ -7,6 +7,8 @@ same `AURA_CLIENT_ID` / `AURA_CLIENT_SECRET` names as Aura's own tools.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -58,6 +60,50 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(
         default=3, ge=0, description="Retries of idempotent requests (GET, DELETE) on 5xx/errors."
+    )
+
+    credentials_secret: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Secret in the operator's namespace with AURA_CLIENT_ID and "
+            "AURA_CLIENT_SECRET: the default credential (instead of the variables)."
+        ),
+    )
+    namespace: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AURA_OPERATOR_NAMESPACE", "POD_NAMESPACE"),
+        description="The operator's own namespace, where it keeps password backups.",
+    )
+    backup_secrets: bool = Field(
+        default=True,
+        description="Keep a backup of every connection Secret in the operator's namespace.",
+    )
+    default_deletion_policy: Literal["Delete", "Retain"] = Field(
+        default="Retain",
+        description="What deleting an AuraInstance does when spec.deletionPolicy is unset.",
+    )
+    poll_interval: float = Field(
+        default=15.0, gt=0, description="Seconds between reads of an instance in a transient state."
+    )
+    drift_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between drift reads of a settled instance."
+    )
+    drift_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="Random spread of drift reads, as a fraction."
+    )
+    create_visibility_window: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "After a create whose outcome is unknown, how long to wait for the instance to show "
+            "up in the list before concluding that it was never created."
+        ),
+    )
+    error_backoff_max: float = Field(
+        default=300.0, gt=0, description="Longest wait before retrying after an error, seconds."
+    )
+    tenant_cache_seconds: float = Field(
+        default=600.0, ge=0, description="How long a tenant's instance configurations are reused."
     )
 
     @field_validator("api_url")

@@ -1,0 +1,301 @@
+"""Create exactly once: record intent, POST once, and recover without a second blind POST.
+
+`POST /v1/instances` has no idempotency key, names are not unique and every instance costs
+money. So before the POST the intent (`status.creation`: the Aura name and the time) is written
+to the object; a later pass that finds intent but no instance id looks for an instance of that
+name created after that time before it ever POSTs again:
+
+- none, after the visibility window: nothing was created; create (with a new intent);
+- one, whose password is in the connection Secret or its backup: that is ours; adopt it;
+- one without a known password: brand new and empty, but unusable — delete it (once it has
+  finished creating) and create a fresh one whose password we do receive;
+- several: stop with `CreateAmbiguous` and let a human choose; never guess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+
+from aura_operator.aura import (
+    AuraBadRequest,
+    AuraClient,
+    AuraConflict,
+    AuraError,
+    AuraNotFound,
+    AuraNotPermitted,
+    AuraOutcomeUnknown,
+    AuraRateLimited,
+    InstanceSummary,
+)
+from aura_operator.context import OperatorContext
+from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
+from aura_operator.resource import AuraInstance
+from aura_operator.secrets import ConnectionInfo
+from aura_operator.status import (
+    READY,
+    SECRET_READY,
+    ConditionUpdate,
+    ReadyReason,
+    SecretReason,
+    SyncedReason,
+    now_iso,
+)
+from aura_operator.validation import SpecProblem, check_configuration
+
+#: Clock difference tolerated between this process and Aura when matching `created_at`.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def invalid_spec(problem: SpecProblem, events: Recorder) -> Outcome:
+    events.event("Warning", SyncedReason.INVALID_SPEC, problem.message)
+    return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, problem.message)])
+
+
+def _pending(message: str) -> ConditionUpdate:
+    return ConditionUpdate(READY, "False", ReadyReason.PENDING, message)
+
+
+async def resolve_tenant(obj: AuraInstance, aura: AuraClient) -> str | SpecProblem:
+    """spec.tenantId, or the only tenant the credential sees."""
+    if obj.spec.tenant_id:
+        return obj.spec.tenant_id
+    tenants = await aura.list_tenants()
+    if len(tenants) == 1:
+        return tenants[0].id
+    ids = ", ".join(f"{t.id} ({t.name})" for t in tenants) or "none"
+    return SpecProblem(
+        "spec.tenantId",
+        f"spec.tenantId is required: the credential sees {len(tenants)} tenants; allowed: {ids}",
+    )
+
+
+def find_matches(
+    summaries: list[InstanceSummary], name: str, requested_at: datetime, discarded: list[str]
+) -> list[InstanceSummary]:
+    """Instances that the recorded intent may have created."""
+    earliest = requested_at - CLOCK_SKEW
+    return [
+        s
+        for s in summaries
+        if s.name == name
+        and s.id not in discarded
+        and (s.created_at is None or s.created_at >= earliest)
+    ]
+
+
+async def create_or_recover(
+    obj: AuraInstance,
+    ctx: OperatorContext,
+    aura: AuraClient,
+    events: Recorder,
+    now: datetime,
+) -> Outcome:
+    intent = obj.status.creation
+    if intent is None:
+        return await create(obj, ctx, aura, events, now, discarded=[])
+    requested = intent.requested_at.astimezone(UTC)
+    matches = find_matches(
+        await aura.list_instances(), intent.name, requested, intent.discarded_ids
+    )
+    if len(matches) > 1:
+        ids = ", ".join(m.id for m in matches)
+        message = (
+            f"found {len(matches)} Aura instances named {intent.name!r} created since the "
+            f"request of {now_iso(requested)}: {ids}. The operator will not guess: set "
+            "spec.instanceId to the one to keep and delete the others in the Aura console."
+        )
+        events.event("Warning", SyncedReason.CREATE_AMBIGUOUS, message)
+        return Outcome(conditions=[synced_false(SyncedReason.CREATE_AMBIGUOUS, message)])
+    if not matches:
+        age = (now - requested).total_seconds()
+        window = ctx.settings.create_visibility_window
+        if age < window:
+            message = (
+                f"the create request for {intent.name!r} has an unknown outcome; looking for the "
+                f"instance for {window - age:.0f}s more before creating it again"
+            )
+            return Outcome(
+                conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
+                requeue_after=max(1.0, window - age),
+                next_attempt=True,
+            )
+        events.event(
+            "Normal",
+            "CreateNotFound",
+            f"no instance named {intent.name!r} appeared after the unanswered create request; "
+            "creating it now",
+        )
+        return await create(obj, ctx, aura, events, now, discarded=intent.discarded_ids)
+    found = matches[0]
+    password = ctx.state(obj.ref.uid).pending_password(found.id)
+    if password is None:
+        password = await ctx.secrets.existing_password(obj, found.id)
+    if password is not None:
+        events.event(
+            "Normal",
+            "Recovered",
+            f"found instance {found.id} created by an earlier attempt; its password is known, "
+            "so it is kept",
+        )
+        return Outcome(
+            status={"instanceId": found.id, "tenantId": found.tenant_id, "state": None},
+            requeue_after=0.0,
+        )
+    try:
+        await aura.delete_instance(found.id)
+    except AuraNotFound:
+        pass
+    except AuraConflict:
+        message = (
+            f"instance {found.id} was created by a request whose response was lost; its "
+            "password cannot be recovered. Waiting for it to finish creating so that it can be "
+            "deleted and replaced."
+        )
+        return Outcome(
+            conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
+            requeue_after=ctx.settings.poll_interval,
+        )
+    events.event(
+        "Warning",
+        "OrphanDeleted",
+        f"deleted instance {found.id}: it was created by a request whose response was lost and "
+        "its password cannot be recovered; creating a fresh instance",
+    )
+    return await create(obj, ctx, aura, events, now, discarded=[*intent.discarded_ids, found.id])
+
+
+async def create(
+    obj: AuraInstance,
+    ctx: OperatorContext,
+    aura: AuraClient,
+    events: Recorder,
+    now: datetime,
+    *,
+    discarded: list[str],
+) -> Outcome:
+    """Validate, record intent, POST once, write the Secret from the response."""
+    spec = obj.spec
+    tenant_id = await resolve_tenant(obj, aura)
+    if isinstance(tenant_id, SpecProblem):
+        return invalid_spec(tenant_id, events)
+    tenant = await ctx.tenant(aura, tenant_id)
+    problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
+    if problem is not None:
+        return invalid_spec(problem, events)
+    if await ctx.secrets.conflict(obj, None):
+        message = (
+            f"Secret {obj.connection_secret_name} exists and is not owned by this AuraInstance; "
+            "no instance is created until the operator can write its password there"
+        )
+        events.event("Warning", SecretReason.CONFLICT, message)
+        return Outcome(
+            conditions=[
+                synced_false(SyncedReason.ERROR, message),
+                ConditionUpdate(SECRET_READY, "False", SecretReason.CONFLICT, message),
+            ],
+            failed=True,
+            next_attempt=True,
+        )
+
+    name = obj.aura_name
+    requested_at = now.astimezone(UTC).replace(microsecond=0)
+    intent: dict[str, Any] = {"name": name, "requestedAt": now_iso(requested_at)}
+    if discarded:
+        intent["discardedIds"] = discarded
+    # The intent must be on the object before the POST: if this write fails, nothing is sent.
+    await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, {"creation": intent})
+
+    fields: dict[str, Any] = {
+        "storage": spec.storage,
+        "vector_optimized": spec.vector_optimized,
+        "graph_analytics_plugin": spec.graph_analytics_plugin,
+    }
+    if spec.source is not None:
+        fields["source_instance_id"] = spec.source.instance_id
+        fields["source_snapshot_id"] = spec.source.snapshot_id
+    try:
+        created = await aura.create_instance(
+            name=name,
+            version=spec.version,
+            region=spec.region or "",
+            memory=spec.memory or "",
+            type=spec.type or "",
+            tenant_id=tenant_id,
+            cloud_provider=spec.cloud_provider or "",
+            **fields,
+        )
+    except AuraOutcomeUnknown as exc:
+        message = (
+            f"the create request for {name!r} got no answer ({exc.message}); the operator looks "
+            "for the instance by name before it creates anything again"
+        )
+        events.event("Warning", "CreateOutcomeUnknown", message)
+        return Outcome(
+            conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
+            requeue_after=min(ctx.settings.create_visibility_window, 30.0) or 1.0,
+            next_attempt=True,
+        )
+    except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
+        # Definitely not created: forget the intent so that the next attempt starts clean.
+        outcome = _refused(exc, events)
+        outcome.status["creation"] = None
+        return outcome
+    except AuraError:
+        raise
+
+    info = ConnectionInfo(created.id, created.name, created.connection_url, created.username)
+    state = ctx.state(obj.ref.uid)
+    state.remember_password(created.id, created.password)
+    # The password exists only in this response: the Secret is written before anything else.
+    secret = await ctx.secrets.ensure(obj, info, created.password)
+    if secret.password_known:
+        state.forget_password()
+    if secret.event:
+        events.event(*secret.event)
+    replacing = f" (replacing {', '.join(discarded)})" if discarded else ""
+    events.event(
+        "Normal",
+        "Created",
+        f"Aura accepted instance {created.id} ({spec.type}, {spec.memory}, "
+        f"{spec.cloud_provider}/{spec.region}){replacing}; waiting for it to run",
+    )
+    return Outcome(
+        status={
+            "instanceId": created.id,
+            "tenantId": created.tenant_id,
+            "connectionUrl": created.connection_url,
+            "type": created.type,
+            "memory": spec.memory,
+            "state": "creating",
+            "connectionSecretName": obj.connection_secret_name,
+        },
+        conditions=[
+            ConditionUpdate(READY, "False", ReadyReason.CREATING, "Aura is creating the instance"),
+            synced_ok(f"create request accepted for instance {created.id}"),
+            secret.condition,
+        ],
+        requeue_after=ctx.settings.poll_interval,
+    )
+
+
+def _refused(exc: AuraError, events: Recorder) -> Outcome:
+    if isinstance(exc, AuraRateLimited):
+        message = f"rate limited by Aura; retrying in {exc.retry_after or 0:.0f}s"
+        return Outcome(
+            conditions=[synced_false(SyncedReason.THROTTLED, message)],
+            requeue_after=exc.retry_after or 5.0,
+            next_attempt=True,
+        )
+    if isinstance(exc, AuraNotPermitted):
+        message = f"Aura does not permit creating another instance now: {exc.message}"
+        events.event("Warning", SyncedReason.ERROR, message)
+        return Outcome(
+            conditions=[synced_false(SyncedReason.ERROR, message)], failed=True, next_attempt=True
+        )
+    fields = ", ".join(f"spec.{to_camel(f)}" for f in exc.fields)
+    message = f"Aura refused the create request{f' ({fields})' if fields else ''}: {exc.message}"
+    events.event("Warning", SyncedReason.INVALID_SPEC, message)
+    return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, message)])

@@ -1,0 +1,136 @@
+"""The only module that talks to the Kubernetes API through the official client.
+
+The client is synchronous; every call runs in a thread (`asyncio.to_thread`) so handlers stay
+async. Objects come back as plain dicts in wire form (camelCase), which is what the rest of the
+operator reads. Every write names its content type explicitly (merge patch), so no generated
+client default can turn a merge patch into a JSON patch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from typing import Any, cast
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from aura_operator.resource import GROUP, PLURAL, VERSION
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class KubeError(Exception):
+    """A Kubernetes API call failed; `status` is the HTTP status (0 if none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _load_api_client() -> client.ApiClient:
+    """In-cluster config when running in a pod, else the current kubeconfig."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()
+    else:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+class Kube:
+    """Async wrappers of the few Kubernetes calls the operator makes."""
+
+    def __init__(self, api_client: client.ApiClient | None = None) -> None:
+        self._api = api_client or _load_api_client()
+        self._core = client.CoreV1Api(self._api)
+        self._objects = client.CustomObjectsApi(self._api)
+
+    def _wire(self, obj: Any) -> dict[str, Any]:
+        return cast(dict[str, Any], self._api.sanitize_for_serialization(obj))
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ApiException as exc:
+            raise KubeError(f"{exc.status} {exc.reason}", exc.status or 0) from None
+
+    # ---------------------------------------------------------------- Secrets
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            secret = await self._call(self._core.read_namespaced_secret, name, namespace)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._wire(secret)
+
+    async def list_secrets(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        result = await self._call(
+            self._core.list_namespaced_secret, namespace, label_selector=label_selector
+        )
+        return [self._wire(item) for item in result.items or []]
+
+    async def create_secret(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._wire(await self._call(self._core.create_namespaced_secret, namespace, body))
+
+    async def replace_secret(
+        self, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Replace (with the body's resourceVersion, so a concurrent change is not lost)."""
+        return self._wire(
+            await self._call(self._core.replace_namespaced_secret, name, namespace, body)
+        )
+
+    async def patch_secret(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return self._wire(
+            await self._call(
+                self._core.patch_namespaced_secret,
+                name,
+                namespace,
+                patch,
+                _content_type=MERGE_PATCH,
+            )
+        )
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete; False if it was already gone."""
+        try:
+            await self._call(self._core.delete_namespaced_secret, name, namespace)
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # ---------------------------------------------------------- AuraInstances
+
+    async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj = await self._call(
+                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], obj)
+
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge-patch `.status` through the status subresource (never touches spec)."""
+        obj = await self._call(
+            self._objects.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"status": dict(status)},
+            _content_type=MERGE_PATCH,
+        )
+        return cast(dict[str, Any], obj)

@@ -1,0 +1,64 @@
+"""What one reconcile pass decided: status to write, conditions, events and when to look again.
+
+Reconcile code returns an `Outcome` instead of writing status or sleeping itself, so that the
+decisions are plain data a unit test can read, and one place (handlers) applies them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aura_operator.status import SYNCED, ConditionUpdate, SyncedReason
+
+
+class Recorder(Protocol):
+    """Where events go (kopf in production, a list in tests)."""
+
+    def event(self, type_: str, reason: str, message: str) -> None: ...
+
+
+class ListRecorder:
+    """Keeps events in memory (tests, and the demo's progress output)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str]] = []
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        self.events.append((type_, reason, message))
+
+
+@dataclass
+class Outcome:
+    """The result of one pass.
+
+    `status` holds `.status` fields to merge (None removes a field). `requeue_after` is when to
+    look again (None: only when the object changes). `synced` marks the spec as fully applied,
+    which moves `status.observedGeneration` up to the object's generation. `failed` counts the
+    pass as a failure for the object's backoff.
+    """
+
+    conditions: list[ConditionUpdate] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    requeue_after: float | None = None
+    synced: bool = False
+    failed: bool = False
+    next_attempt: bool = False
+
+    def synced_condition(self) -> ConditionUpdate | None:
+        return next((c for c in self.conditions if c.type == SYNCED), None)
+
+
+def synced_ok(message: str) -> ConditionUpdate:
+    return ConditionUpdate(SYNCED, "True", SyncedReason.SUCCESS, message)
+
+
+def synced_false(reason: str, message: str) -> ConditionUpdate:
+    return ConditionUpdate(SYNCED, "False", reason, message)
+
+
+def backoff(failures: int, *, base: float = 5.0, cap: float = 300.0) -> float:
+    """Error backoff of an object: 5 s, 10 s, 20 s ... up to `cap`, with 20 % jitter."""
+    delay = min(cap, base * (2.0 ** max(0, failures)))
+    return float(delay * random.uniform(0.8, 1.0))

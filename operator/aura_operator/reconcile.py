@@ -1,0 +1,352 @@
+"""One reconcile pass: observe the Aura instance, compare it with the spec, act once.
+
+Level-triggered: each pass starts from what the object and Aura say now, does at most one
+change (a PATCH, a pause, a resume, a create), and returns an `Outcome` saying when to look
+again. Transient states are polled at `poll_interval`; settled instances are re-read for drift
+at `drift_interval` with jitter. Errors become conditions with the time of the next attempt.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+
+from aura_operator.aura import (
+    AuraClient,
+    AuraConflict,
+    AuraError,
+    AuraForbidden,
+    AuraNotFound,
+    AuraRateLimited,
+    AuraTokenError,
+    AuraUnauthorized,
+    Instance,
+    Priority,
+)
+from aura_operator.context import CredentialsProblem, OperatorContext
+from aura_operator.creation import create_or_recover, invalid_spec
+from aura_operator.kube import KubeError
+from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
+from aura_operator.resource import AuraInstance
+from aura_operator.secrets import ConnectionInfo
+from aura_operator.status import READY, ConditionUpdate, SyncedReason, ready_for_state
+from aura_operator.validation import (
+    SpecProblem,
+    check_fixed_fields,
+    check_required,
+    check_resize,
+    check_tier_rules,
+)
+
+
+def drift_delay(ctx: OperatorContext) -> float:
+    s = ctx.settings
+    return float(s.drift_interval * random.uniform(1.0 - s.drift_jitter, 1.0 + s.drift_jitter))
+
+
+async def reconcile(
+    obj: AuraInstance,
+    ctx: OperatorContext,
+    events: Recorder,
+    now: datetime,
+    *,
+    background: bool = False,
+) -> Outcome:
+    """Run one pass and return what to write and when to come back. Never raises AuraError."""
+    if obj.skip:
+        return Outcome(
+            conditions=[
+                synced_false(
+                    SyncedReason.PAUSED,
+                    "reconciliation is paused by the annotation aura-operator.dev/reconcile: skip",
+                )
+            ]
+        )
+    problem = check_required(obj.spec) or check_tier_rules(obj.spec)
+    if problem is None and obj.observe_only and not obj.instance_id:
+        problem = SpecProblem(
+            "spec.instanceId",
+            "spec.managementPolicy ObserveOnly needs spec.instanceId (the instance to observe)",
+        )
+    if problem is not None:
+        return invalid_spec(problem, events)
+    try:
+        aura = await ctx.client_for(obj)
+    except CredentialsProblem as exc:
+        return _credentials_problem(str(exc), events)
+    try:
+        if not obj.instance_id:
+            return await create_or_recover(obj, ctx, aura, events, now)
+        return await observe(obj, ctx, aura, events, background=background)
+    except AuraRateLimited as exc:
+        wait = exc.retry_after or 5.0
+        return Outcome(
+            conditions=[
+                synced_false(
+                    SyncedReason.THROTTLED,
+                    f"Aura's request budget for this credential is exhausted; next attempt in "
+                    f"{wait:.0f}s",
+                )
+            ],
+            requeue_after=wait,
+            next_attempt=True,
+        )
+    except (AuraTokenError, AuraUnauthorized, AuraForbidden) as exc:
+        if exc.status is not None and exc.status >= 500:
+            return _error(str(exc), exc.retry_after)
+        return _credentials_problem(f"Aura refused the credential: {exc.message}", events)
+    except AuraError as exc:
+        return _error(str(exc), exc.retry_after)
+    except KubeError as exc:
+        return _error(f"Kubernetes API: {exc}", None)
+
+
+def _credentials_problem(message: str, events: Recorder) -> Outcome:
+    events.event("Warning", SyncedReason.CREDENTIALS_INVALID, message)
+    return Outcome(
+        conditions=[synced_false(SyncedReason.CREDENTIALS_INVALID, message)],
+        failed=True,
+        next_attempt=True,
+    )
+
+
+def _error(message: str, retry_after: float | None) -> Outcome:
+    return Outcome(
+        conditions=[synced_false(SyncedReason.ERROR, message)],
+        requeue_after=retry_after,
+        failed=True,
+        next_attempt=True,
+    )
+
+
+def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
+    return {
+        "instanceId": instance.id,
+        "state": instance.status,
+        "connectionUrl": instance.connection_url,
+        "tenantId": instance.tenant_id,
+        "type": instance.type,
+        "memory": instance.memory,
+        "storage": instance.storage,
+        "connectionSecretName": obj.connection_secret_name,
+    }
+
+
+def _ready(instance: Instance) -> ConditionUpdate:
+    status, reason, message = ready_for_state(instance.status)
+    return ConditionUpdate(READY, status, reason, message)
+
+
+async def observe(
+    obj: AuraInstance,
+    ctx: OperatorContext,
+    aura: AuraClient,
+    events: Recorder,
+    *,
+    background: bool,
+) -> Outcome:
+    instance_id = obj.instance_id or ""
+    with aura.priority(Priority.BACKGROUND if background else Priority.TRANSIENT):
+        try:
+            instance = await aura.get_instance(instance_id)
+        except AuraNotFound:
+            return await _gone(obj, ctx, events, instance_id)
+
+    status = _observed_status(instance, obj)
+    conditions = [_ready(instance)]
+    state = ctx.state(obj.ref.uid)
+    info = ConnectionInfo(
+        instance.id, instance.name or obj.aura_name, instance.connection_url or ""
+    )
+    secret = await ctx.secrets.ensure(obj, info, state.pending_password(instance.id))
+    if secret.password_known:
+        state.forget_password()
+    if secret.event:
+        events.event(*secret.event)
+    conditions.append(secret.condition)
+
+    problem = check_fixed_fields(obj.spec, instance)
+    if problem is not None:
+        outcome = invalid_spec(problem, events)
+        outcome.status.update(status)
+        outcome.conditions[:0] = conditions
+        return outcome
+
+    if obj.observe_only:
+        conditions.append(synced_ok("ObserveOnly: the instance is observed, never changed"))
+        delay = ctx.settings.poll_interval if instance.is_transient else drift_delay(ctx)
+        return Outcome(conditions=conditions, status=status, requeue_after=delay, synced=True)
+
+    if instance.is_transient:
+        conditions.append(synced_ok(f"waiting for Aura: the instance is {instance.status}"))
+        return Outcome(
+            conditions=conditions, status=status, requeue_after=ctx.settings.poll_interval
+        )
+
+    outcome = await _act(obj, ctx, aura, events, instance)
+    outcome.status = {**status, **outcome.status}
+    outcome.conditions[:0] = conditions
+    return outcome
+
+
+async def _gone(
+    obj: AuraInstance, ctx: OperatorContext, events: Recorder, instance_id: str
+) -> Outcome:
+    """The instance answers 404."""
+    creating = obj.status.state in (None, "creating") and obj.status.instance_id == instance_id
+    if creating and obj.status.creation is not None:
+        # Just created: Aura may not show it for a few seconds (eventual consistency).
+        return Outcome(
+            conditions=[synced_ok("waiting for Aura to show the new instance")],
+            requeue_after=ctx.settings.poll_interval,
+        )
+    ready = ConditionUpdate(READY, "False", "Unavailable", f"instance {instance_id} not found")
+    if obj.spec.instance_id or obj.observe_only:
+        message = f"instance {instance_id} does not exist in Aura (spec.instanceId)"
+        events.event("Warning", "InstanceNotFound", message)
+        return Outcome(
+            conditions=[ready, synced_false(SyncedReason.ERROR, message)],
+            status={"state": None},
+            failed=True,
+            next_attempt=True,
+        )
+    events.event(
+        "Warning",
+        "InstanceGone",
+        f"instance {instance_id} was deleted outside Kubernetes; creating a replacement",
+    )
+    await ctx.secrets.delete_backup(instance_id)
+    return Outcome(
+        conditions=[ready, synced_ok("instance gone; a replacement will be created")],
+        status={"instanceId": None, "state": None, "connectionUrl": None, "creation": None},
+        requeue_after=0.0,
+    )
+
+
+def _patch_fields(obj: AuraInstance, instance: Instance) -> dict[str, Any]:
+    """PATCH body fields whose spec value differs from what Aura (or our last PATCH) has."""
+    spec = obj.spec
+    applied = obj.status.applied
+    fields: dict[str, Any] = {}
+    if instance.name is not None and obj.aura_name != instance.name:
+        fields["name"] = obj.aura_name
+    if spec.memory and instance.memory and spec.memory != instance.memory:
+        fields["memory"] = spec.memory
+    if spec.storage and instance.storage and spec.storage != instance.storage:
+        fields["storage"] = spec.storage
+    for attr in (
+        "vector_optimized",
+        "graph_analytics_plugin",
+        "secondaries_count",
+        "cdc_enrichment_mode",
+    ):
+        wanted = getattr(spec, attr)
+        if wanted is None:
+            continue
+        observed = getattr(instance, attr)
+        if observed is None and applied is not None:
+            observed = getattr(applied, attr)
+        if observed != wanted:
+            fields[attr] = wanted
+    return fields
+
+
+def _describe(fields: dict[str, Any], instance: Instance) -> str:
+    parts = []
+    for key, value in fields.items():
+        before = getattr(instance, key, None)
+        parts.append(f"{key} {before}→{value}" if before is not None else f"{key} →{value}")
+    return ", ".join(parts)
+
+
+async def _act(
+    obj: AuraInstance,
+    ctx: OperatorContext,
+    aura: AuraClient,
+    events: Recorder,
+    instance: Instance,
+) -> Outcome:
+    """The instance is settled: make at most one change towards the spec."""
+    spec = obj.spec
+    drift = obj.status.observed_generation == obj.ref.generation
+    poll = ctx.settings.poll_interval
+
+    def note(reason: str, message: str) -> None:
+        if drift:
+            events.event("Warning", "DriftDetected", f"{message} (changed outside Kubernetes)")
+        events.event("Normal", reason, message)
+
+    try:
+        if instance.status == "paused":
+            if not spec.paused:
+                note("Resuming", f"resuming instance {instance.id}")
+                resumed = await aura.resume_instance(instance.id)
+                return Outcome(
+                    conditions=[synced_ok("resume requested")],
+                    status={"state": resumed.status or "resuming"},
+                    requeue_after=poll,
+                )
+            pending = _patch_fields(obj, instance)
+            message = "the instance is paused as requested"
+            if pending:
+                message += f"; {', '.join(pending)} will change after it is resumed"
+            return Outcome(
+                conditions=[synced_ok(message)], synced=not pending, requeue_after=drift_delay(ctx)
+            )
+        if instance.status != "running":
+            message = f"the instance is {instance.status}; the operator cannot act on it"
+            return Outcome(
+                conditions=[synced_false(SyncedReason.ERROR, message)],
+                requeue_after=drift_delay(ctx),
+            )
+        fields = _patch_fields(obj, instance)
+        if fields:
+            if "memory" in fields or "storage" in fields:
+                tenant = await ctx.tenant(aura, instance.tenant_id or spec.tenant_id or "")
+                problem = check_resize(spec, tenant.instance_configurations, instance)
+                if problem is not None:
+                    return invalid_spec(problem, events)
+            note("Updating", f"updating instance {instance.id}: {_describe(fields, instance)}")
+            result = await aura.update_instance(instance.id, **fields)
+            applied = {
+                to_camel(k): v
+                for k, v in fields.items()
+                if k
+                in (
+                    "vector_optimized",
+                    "graph_analytics_plugin",
+                    "secondaries_count",
+                    "cdc_enrichment_mode",
+                )
+            }
+            status: dict[str, Any] = {"state": "updating" if result.accepted else instance.status}
+            if result.instance is not None and result.instance.name:
+                status["state"] = result.instance.status or status["state"]
+            if applied:
+                status["applied"] = applied
+            return Outcome(
+                conditions=[synced_ok(f"update requested: {', '.join(fields)}")],
+                status=status,
+                requeue_after=poll if result.accepted else 0.0,
+            )
+        if spec.paused:
+            note("Pausing", f"pausing instance {instance.id}")
+            paused = await aura.pause_instance(instance.id)
+            return Outcome(
+                conditions=[synced_ok("pause requested")],
+                status={"state": paused.status or "pausing"},
+                requeue_after=poll,
+            )
+    except AuraConflict as exc:
+        return Outcome(
+            conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
+            requeue_after=poll,
+        )
+    return Outcome(
+        conditions=[synced_ok("the instance matches the spec")],
+        synced=True,
+        requeue_after=drift_delay(ctx),
+    )

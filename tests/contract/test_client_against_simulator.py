@@ -74,6 +74,7 @@ async def _visible_and(sim: Simulator, aura: AuraClient, instance_id: str, statu
 
 
 async def test_every_endpoint_through_a_whole_lifecycle(sim: Simulator, aura: AuraClient) -> None:
+    sim.update_config(durations={"updating": 600.0})  # observable on a slow machine
     tenants = await aura.list_tenants()
     assert [t.name for t in tenants] == ["demo"]
     tenant = await aura.get_tenant(tenants[0].id)

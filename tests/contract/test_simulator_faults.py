@@ -127,6 +127,7 @@ async def test_force_status_with_a_later_transition(sim: Simulator, api: Api) ->
 
 
 async def test_console_changes_happen_out_of_band(sim: Simulator, api: Api) -> None:
+    sim.update_config(durations={"updating": 600.0})  # observable on a slow machine
     created = await running_instance(sim, api)
     path = f"/v1/instances/{created['id']}"
     sim.console(created["id"], "resize", memory="32GB")

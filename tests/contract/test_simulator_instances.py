@@ -207,6 +207,7 @@ async def test_instance_limit_answers_405(start_sim: StartSim) -> None:
 async def test_patch_rename_is_200_and_resize_is_202_then_updating(
     sim: Simulator, api: Api
 ) -> None:
+    sim.update_config(durations={"updating": 600.0})  # observable on a slow machine
     created = await running_instance(sim, api)
     path = f"/v1/instances/{created['id']}"
     rename = await api.patch(path, json={"name": "orders-2"})
@@ -275,6 +276,7 @@ async def test_patch_202_body_can_carry_the_instance(start_sim: StartSim) -> Non
 
 
 async def test_delete_is_202_destroying_then_404(sim: Simulator, api: Api) -> None:
+    sim.update_config(durations={"destroying": 600.0})  # observable on a slow machine
     created = await running_instance(sim, api)
     path = f"/v1/instances/{created['id']}"
     deleted = await api.delete(path)

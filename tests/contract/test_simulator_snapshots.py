@@ -10,7 +10,7 @@ from tests.contract.conftest import Api, eventually, running_instance, wait_stat
 
 
 async def test_snapshot_goes_pending_in_progress_completed(sim: Simulator, api: Api) -> None:
-    sim.update_config(durations={"snapshot_pending": 150.0, "snapshot_in_progress": 150.0})
+    sim.update_config(durations={"snapshot_pending": 300.0, "snapshot_in_progress": 300.0})
     created = await running_instance(sim, api)
     base = f"/v1/instances/{created['id']}/snapshots"
     response = await api.post(base)
@@ -66,11 +66,15 @@ async def test_snapshot_not_found_and_instance_not_found(sim: Simulator, api: Ap
 
 
 async def test_restore_is_in_place_and_goes_through_restoring(sim: Simulator, api: Api) -> None:
+    # Long snapshot and restore steps, so "not completed yet" and "restoring" are observable
+    # however slow the machine; then snapshots complete at once (statuses follow the clock).
+    sim.update_config(durations={"snapshot_pending": 3_600_000.0, "restoring": 600.0})
     created = await running_instance(sim, api)
     base = f"/v1/instances/{created['id']}/snapshots"
     snapshot_id = (await api.post(base)).json()["data"]["snapshot_id"]
     early = await api.post(f"{base}/{snapshot_id}/restore")
     assert early.status_code == 400  # not Completed yet
+    sim.update_config(durations={"snapshot_pending": 0.0, "snapshot_in_progress": 0.0})
     await eventually(
         lambda: (
             sim.state.snapshot_view(sim.instance(created["id"]).snapshots[-1])["status"]

@@ -235,7 +235,7 @@ async def create(
         events.event("Warning", "CreateOutcomeUnknown", message)
         return Outcome(
             conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
-            requeue_after=min(ctx.settings.create_visibility_window, 30.0) or 1.0,
+            requeue_after=ctx.settings.poll_interval,
             next_attempt=True,
         )
     except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:

@@ -31,6 +31,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
+from tests.e2e.aura_env import AuraEnv, make_env
 from tests.e2e.controlplane import (
     KUBECONFIG_ENV,
     ControlPlane,
@@ -221,3 +222,21 @@ def run_operator(
     yield start
     for operator in reversed(started):
         operator.stop()
+
+
+@pytest.fixture
+def aura_env(
+    namespace: str,
+    admin_api: client.ApiClient,
+    start_aura_simulator: Callable[..., SimulatorProcess],
+    service_account_kubeconfig: Callable[..., Path],
+    run_operator: Callable[..., OperatorProcess],
+) -> Iterator[AuraEnv]:
+    """A namespace with the simulator, an operator identity under its Role, and helpers.
+
+    The operator is not started: call `aura_env.run_operator(**settings)` when the test is
+    ready (some tests prepare Aura or Kubernetes first).
+    """
+    yield from make_env(
+        namespace, admin_api, start_aura_simulator, service_account_kubeconfig, run_operator
+    )

@@ -1,0 +1,297 @@
+"""Everything an operator e2e test needs: a namespace, the simulator, the operator under RBAC.
+
+`AuraEnv` is what tests talk to. It applies AuraInstances with the admin identity (as a user
+would), runs the operator as a separate process under its service account's Role, and reads
+what a user sees: the object's status and conditions, its events, its Secret. The simulator's
+admin API (`/_sim/...`) is the Aura side's ground truth: its state and request log.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from tests.e2e.runners import OperatorProcess, SimulatorProcess
+
+GROUP, VERSION, PLURAL = "aura-operator.dev", "v1alpha1", "aurainstances"
+TIME_SCALE = 100.0
+
+#: What the operator needs in a namespace it manages (the chart grants the same).
+OPERATOR_ROLE: list[dict[str, Any]] = [
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "aura-operator"},
+        "rules": [
+            {
+                "apiGroups": [GROUP],
+                "resources": ["aurainstances"],
+                "verbs": ["get", "list", "watch", "patch", "update"],
+            },
+            {
+                "apiGroups": [GROUP],
+                "resources": ["aurainstances/status"],
+                "verbs": ["get", "patch"],
+            },
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "aura-operator"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "aura-operator",
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": "aura-operator"}],
+    },
+]
+
+#: Operator settings that match the simulator's time scale.
+FAST_SETTINGS = {
+    "AURA_OPERATOR_POLL_INTERVAL": "0.3",
+    "AURA_OPERATOR_DRIFT_INTERVAL": "3",
+    "AURA_OPERATOR_CREATE_VISIBILITY_WINDOW": "2",
+    "AURA_OPERATOR_ERROR_BACKOFF_MAX": "3",
+    "AURA_OPERATOR_TENANT_CACHE_SECONDS": "0",
+}
+
+BASE_SPEC = {
+    "type": "professional-db",
+    "cloudProvider": "gcp",
+    "region": "europe-west1",
+    "memory": "2GB",
+}
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond["type"] == type_:
+            return dict(cond)
+    return {}
+
+
+def is_true(obj: dict[str, Any], type_: str) -> bool:
+    return condition(obj, type_).get("status") == "True"
+
+
+@dataclass
+class AuraEnv:
+    namespace: str
+    admin_api: client.ApiClient
+    simulator: SimulatorProcess
+    kubeconfig: Path
+    start_operator: Callable[..., OperatorProcess]
+    operator_env: dict[str, str] = field(default_factory=dict)
+    operator: OperatorProcess | None = None
+
+    @property
+    def objects(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.admin_api)
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.admin_api)
+
+    # ------------------------------------------------------------- operator
+
+    def run_operator(self, **env: str) -> OperatorProcess:
+        self.operator = self.start_operator(
+            self.kubeconfig,
+            self.simulator.base_url,
+            env={**FAST_SETTINGS, **self.operator_env, **env},
+        )
+        return self.operator
+
+    def kill_operator(self) -> None:
+        """SIGKILL: no cleanup, no goodbye, as in a node failure."""
+        assert self.operator is not None
+        os.kill(self.operator.process.pid, signal.SIGKILL)
+        self.operator.stop()
+
+    def operator_log(self) -> str:
+        return self.operator.log() if self.operator else ""
+
+    # --------------------------------------------------------- AuraInstances
+
+    def apply(self, name: str, spec: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "AuraInstance",
+            "metadata": {"name": name, **meta},
+            "spec": dict(BASE_SPEC if spec is None else spec),
+        }
+        result: dict[str, Any] = self.objects.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, body
+        )
+        return result
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = self.objects.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return obj
+
+    def patch(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.objects.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            name,
+            patch,
+            _content_type="application/merge-patch+json",
+        )
+        return result
+
+    def delete(self, name: str) -> None:
+        self.objects.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def wait_for(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], Any],
+        *,
+        what: str,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
+        """Poll the object until `predicate` holds; fail with its status and the operator log."""
+        deadline = time.monotonic() + timeout
+        obj: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            obj = self.get(name)
+            if obj is not None and predicate(obj):
+                return obj
+            time.sleep(0.2)
+        status = (obj or {}).get("status")
+        pytest.fail(
+            f"timed out after {timeout}s waiting for {what} on {name}\nstatus: {status}\n"
+            f"operator log tail:\n{self.operator_log()[-4000:]}"
+        )
+
+    def wait_ready(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
+        return self.wait_for(
+            name, lambda o: is_true(o, "Ready"), what="Ready=True", timeout=timeout
+        )
+
+    def wait_gone(self, name: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get(name) is None:
+                return
+            time.sleep(0.2)
+        pytest.fail(f"{name} still exists after {timeout}s\n{self.operator_log()[-4000:]}")
+
+    def events(self, name: str) -> list[tuple[str, str, str]]:
+        """(type, reason, message) of the events on the object, oldest first."""
+        items = self.core.list_namespaced_event(
+            self.namespace, field_selector=f"involvedObject.name={name}"
+        ).items
+        items.sort(key=lambda e: (e.first_timestamp or e.event_time or 0, e.metadata.name))
+        return [(e.type, e.reason, e.message) for e in items]
+
+    def wait_event(self, name: str, reason: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for _, event_reason, message in self.events(name):
+                if event_reason == reason:
+                    return message
+            time.sleep(0.2)
+        pytest.fail(
+            f"no {reason} event on {name} after {timeout}s; events: {self.events(name)}\n"
+            f"{self.operator_log()[-4000:]}"
+        )
+
+    # --------------------------------------------------------------- Secrets
+
+    def secret(self, name: str, namespace: str | None = None) -> dict[str, str] | None:
+        try:
+            secret = self.core.read_namespaced_secret(name, namespace or self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+    def secret_object(self, name: str) -> client.V1Secret:
+        return self.core.read_namespaced_secret(name, self.namespace)
+
+    # ------------------------------------------------------------- simulator
+
+    def sim(self, method: str, path: str, json: Any = None) -> Any:
+        response = httpx.request(method, f"{self.simulator.base_url}{path}", json=json, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def sim_instances(self) -> list[dict[str, Any]]:
+        """Instances that exist in Aura now (not deleted)."""
+        state = self.sim("GET", "/_sim/state")
+        instances = state["instances"]
+        items = instances.values() if isinstance(instances, dict) else instances
+        return [i for i in items if i.get("status") != "destroying"]
+
+    def sim_create_by_hand(self, name: str, spec: dict[str, str] | None = None) -> str:
+        """Create an instance with the demo credential, as a person with curl would."""
+        token = httpx.post(
+            f"{self.simulator.base_url}/oauth/token",
+            auth=("aura-demo", "aura-demo-secret"),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
+        tenant = self.sim("GET", "/_sim/state")["config"]["tenants"][0]["id"]
+        body = {
+            "name": name,
+            "version": "5",
+            "region": "europe-west1",
+            "memory": "2GB",
+            "type": "professional-db",
+            "tenant_id": tenant,
+            "cloud_provider": "gcp",
+            **(spec or {}),
+        }
+        response = httpx.post(
+            f"{self.simulator.base_url}/v1/instances",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        response.raise_for_status()
+        instance_id: str = response.json()["data"]["id"]
+        return instance_id
+
+    def sim_requests(self) -> list[dict[str, Any]]:
+        requests: list[dict[str, Any]] = self.sim("GET", "/_sim/requests")
+        return requests
+
+
+def make_env(
+    namespace: str,
+    admin_api: client.ApiClient,
+    start_aura_simulator: Callable[..., SimulatorProcess],
+    service_account_kubeconfig: Callable[..., Path],
+    run_operator: Callable[..., OperatorProcess],
+) -> Iterator[AuraEnv]:
+    simulator = start_aura_simulator(time_scale=TIME_SCALE)
+    kubeconfig = service_account_kubeconfig(OPERATOR_ROLE)
+    yield AuraEnv(namespace, admin_api, simulator, kubeconfig, run_operator)

@@ -8,6 +8,7 @@ prefix, so a user can tell at a glance which controller owns which key.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import kopf
@@ -28,6 +29,9 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.peering.standalone = True
     settings.scanning.disabled = True
     settings.posting.level = logging.INFO
+    settings.posting.reporting_component = "aura-operator"
+    settings.posting.reporting_instance = socket.gethostname()
+    settings.posting.event_name_prefix = "aura-operator-"
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
 

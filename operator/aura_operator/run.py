@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_run)
 
 
+class _QuietWakeups(logging.Filter):
+    """Drop kopf's "Handler 'nudge_...' succeeded" lines: one per watch event, no news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Handler 'nudge_")
+
+
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
@@ -45,6 +52,8 @@ def _run(args: argparse.Namespace) -> int:
 
     kopf.configure(verbose=args.verbose)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("kopf.objects").addFilter(_QuietWakeups())
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
     namespaces: list[str] = list(args.namespaces)
     kopf.run(
         standalone=True,

@@ -51,6 +51,7 @@ def test_kopf_keys_live_under_the_operator_prefix() -> None:
     assert settings.persistence.progress_storage.prefix == "aura-operator.dev"  # type: ignore[attr-defined]
     assert settings.persistence.diffbase_storage.prefix == "aura-operator.dev"  # type: ignore[attr-defined]
     assert settings.peering.standalone
+    assert settings.posting.reporting_component == "aura-operator"
 
 
 @pytest.mark.parametrize(

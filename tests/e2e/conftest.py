@@ -18,6 +18,7 @@ started is shown under the test's report when it fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -137,6 +138,24 @@ def namespace(request: pytest.FixtureRequest, admin_api: client.ApiClient) -> It
         )
     )
     yield name
+    # The operator is stopped by now (its fixture depends on this one), so finalizers it left
+    # would keep the namespace terminating forever: release them, then delete everything.
+    objects = client.CustomObjectsApi(admin_api)
+    for crd in load_crds():
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
+        listed = objects.list_namespaced_custom_object(group, version, name, plural)
+        for item in listed["items"]:
+            if item["metadata"].get("finalizers"):
+                with contextlib.suppress(ApiException):
+                    objects.patch_namespaced_custom_object(
+                        group,
+                        version,
+                        name,
+                        plural,
+                        item["metadata"]["name"],
+                        {"metadata": {"finalizers": None}},
+                    )
     try:
         core.delete_namespace(name, propagation_policy="Background")
     except ApiException as exc:

@@ -72,3 +72,18 @@ def test_run_refuses_both_scopes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "-A", "-n", "x"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = []
+    for name, field in Settings.model_fields.items():
+        names = [f"AURA_OPERATOR_{name.upper()}"]
+        alias = field.validation_alias
+        if alias is not None:
+            names = [str(choice) for choice in getattr(alias, "choices", [alias])]
+        if not any(f"`{n}`" in readme for n in names):
+            missing.append(names[0])
+    assert not missing, f"README lacks settings: {missing}"

@@ -231,8 +231,11 @@ def _patch_fields(obj: AuraInstance, instance: Instance) -> dict[str, Any]:
     spec = obj.spec
     applied = obj.status.applied
     fields: dict[str, Any] = {}
-    if instance.name is not None and obj.aura_name != instance.name:
-        fields["name"] = obj.aura_name
+    # The derived default name is for instances the operator creates: an adopted instance
+    # (spec.instanceId) keeps its own name unless spec.name asks for another.
+    wanted_name = spec.name if spec.instance_id else obj.aura_name
+    if wanted_name and instance.name is not None and wanted_name != instance.name:
+        fields["name"] = wanted_name
     if spec.memory and instance.memory and spec.memory != instance.memory:
         fields["memory"] = spec.memory
     if spec.storage and instance.storage and spec.storage != instance.storage:

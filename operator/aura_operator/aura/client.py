@@ -18,11 +18,12 @@ import contextvars
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Iterator, Mapping
 from datetime import date
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from urllib.parse import quote
 
 import httpx
@@ -69,6 +70,24 @@ _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
     "aura_priority", default=None
 )
 
+_ID_SEGMENT = re.compile(r"/(instances|tenants|snapshots)/(?!sizing\b)[^/]+")
+
+
+def route_of(path: str) -> str:
+    """The route template of a path, for metrics: ids become `{id}`."""
+    return _ID_SEGMENT.sub(r"/\1/{id}", path)
+
+
+class RequestObserver(Protocol):
+    """Receives what the client did, for metrics. Must not raise."""
+
+    def on_response(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One answered request; `status` 0 for a timeout or connection error."""
+
+    def on_budget_wait(self, priority: Priority, seconds: float) -> None:
+        """Time one request waited for its credential's budget."""
+
+
 _tenants = TypeAdapter(list[TenantSummary])
 _instances = TypeAdapter(list[InstanceSummary])
 _snapshots = TypeAdapter(list[Snapshot])
@@ -100,6 +119,7 @@ class AuraClient:
         clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         if not client_id:
             raise ValueError("client_id is required")
@@ -117,6 +137,7 @@ class AuraClient:
         self.max_retries = max_retries
         self.max_inline_wait = max_inline_wait
         self._rng = rng or random.Random()
+        self._observer = observer
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -309,6 +330,7 @@ class AuraClient:
                     method, path, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
+                self._observe(method, path, 0, started)
                 kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
                 if not retry_safe:
                     raise AuraOutcomeUnknown(
@@ -329,6 +351,7 @@ class AuraClient:
                     path=path,
                 ) from None
             status = response.status_code
+            self._observe(method, path, status, started)
             request_id = response.headers.get("x-request-id")
             logger.debug(
                 "aura %s %s -> %d in %.3fs (request id %s)",
@@ -386,9 +409,17 @@ class AuraClient:
                 raise error
             raise error
 
+    def _observe(self, method: str, path: str, status: int, started: float) -> None:
+        if self._observer is not None:
+            self._observer.on_response(
+                method, route_of(path), status, time.perf_counter() - started
+            )
+
     async def _acquire(self, method: str, path: str, priority: Priority) -> None:
         try:
-            await self.budget.acquire(priority, max_hold_wait=self.max_inline_wait)
+            waited = await self.budget.acquire(priority, max_hold_wait=self.max_inline_wait)
+            if self._observer is not None:
+                self._observer.on_budget_wait(priority, waited)
         except BudgetHold as hold:
             raise AuraRateLimited(
                 "request budget of this credential is on hold after a 429",
@@ -409,6 +440,7 @@ class AuraClient:
         attempt = 0
         while True:
             await self._acquire("POST", path, Priority.CHANGE)
+            started = time.perf_counter()
             try:
                 response = await self._http.post(
                     path,
@@ -417,6 +449,7 @@ class AuraClient:
                     headers={"Content-Type": "application/x-www-form-urlencoded"},
                 )
             except httpx.TransportError as exc:
+                self._observe("POST", path, 0, started)
                 if attempt < self.max_retries:
                     await self._clock.sleep(backoff_delay(attempt, rng=self._rng))
                     attempt += 1
@@ -425,6 +458,7 @@ class AuraClient:
                     f"token endpoint unreachable ({type(exc).__name__})", method="POST", path=path
                 ) from None
             status = response.status_code
+            self._observe("POST", path, status, started)
             if status == 200:
                 try:
                     return TokenResponse.model_validate(response.json())

@@ -1,0 +1,123 @@
+"""When to read an instance next, so that hundreds of them fit one credential's budget.
+
+The list endpoint carries no status, so every observation costs one GET. Two things keep that
+cost down without starving changes (which go first in the budget's priority queue anyway):
+
+- `DriftScheduler` gives each settled instance its next drift read on a per-credential time line
+  whose slots are at least `60 / (rate * share)` seconds apart: drift reads never use more than
+  `share` of the budget, and the interval stretches by itself when there are many instances
+  (`interval()` reports it). Re-examination after a restart uses the same kind of line at the
+  full rate, so N objects never make a burst of N requests.
+- `TransitionTimes` learns how long each transient state (creating, updating, ...) takes, so
+  the first read of an instance after a change lands when it is likely to be done instead of
+  every `poll_interval` from the start.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Line:
+    next_slot: float = 0.0
+    members: set[str] = field(default_factory=set)
+
+
+class DriftScheduler:
+    def __init__(
+        self,
+        *,
+        interval: float,
+        jitter: float,
+        share: float,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        self.base_interval = interval
+        self.jitter = jitter
+        self.share = share
+        self._rng = rng or random.Random()
+        self._drift: dict[str, _Line] = {}
+        self._startup: dict[str, _Line] = {}
+
+    def spacing(self, rate_per_minute: float) -> float:
+        """Seconds between two drift reads of one credential."""
+        return 60.0 / (rate_per_minute * self.share)
+
+    def interval(self, credential: str, rate_per_minute: float) -> float:
+        """The drift interval of this credential now: the base, or longer if it must be."""
+        line = self._drift.get(credential)
+        members = len(line.members) if line else 0
+        return max(self.base_interval, members * self.spacing(rate_per_minute))
+
+    def next_drift_read(
+        self, credential: str, uid: str, rate_per_minute: float, now: float
+    ) -> float:
+        """Reserve the next drift read of `uid`; returns the delay from `now`."""
+        line = self._drift.setdefault(credential, _Line(next_slot=now))
+        line.members.add(uid)
+        interval = self.interval(credential, rate_per_minute)
+        spread = self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+        slot = max(now + interval * spread, line.next_slot + self.spacing(rate_per_minute))
+        line.next_slot = slot
+        return slot - now
+
+    def next_startup_read(self, credential: str, rate_per_minute: float, now: float) -> float:
+        """A slot for re-examining an object after a restart: spread at the full rate."""
+        gap = 60.0 / rate_per_minute
+        line = self._startup.setdefault(credential, _Line(next_slot=now - gap))
+        slot = max(now, line.next_slot + gap)
+        line.next_slot = slot
+        return slot - now
+
+    def release(self, uid: str) -> None:
+        """`uid` is no longer settled (or gone): it no longer counts towards the interval."""
+        for line in self._drift.values():
+            line.members.discard(uid)
+
+
+class TransitionTimes:
+    """Typical duration of each transient state, learnt from the transitions the operator started.
+
+    The estimate is an exponentially weighted mean of observed durations. An observation is an
+    upper bound (a state is seen to end at the first read after it ended), so reads planned at
+    the estimate keep it where it is; one in `explore` planned reads goes earlier (at 80 %) so
+    that the estimate comes down when Aura gets faster. Without an estimate, or after a planned
+    read found the instance still busy, reads back off geometrically from `poll_interval`.
+    """
+
+    def __init__(
+        self,
+        *,
+        weight: float = 0.3,
+        explore: float = 0.1,
+        growth: float = 1.5,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.weight = weight
+        self.explore = explore
+        self.growth = growth
+        self._rng = rng or random.Random()
+        self._mean: dict[str, float] = {}
+
+    def observe(self, state: str, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        mean = self._mean.get(state)
+        self._mean[state] = seconds if mean is None else mean + self.weight * (seconds - mean)
+
+    def estimate(self, state: str) -> float | None:
+        return self._mean.get(state)
+
+    def next_read(self, state: str, elapsed: float, reads: int, poll_interval: float) -> float:
+        """Delay before the next read of an instance `elapsed` seconds into `state`, after
+        `reads` reads that found it still there."""
+        mean = self._mean.get(state)
+        if mean is not None and reads == 0:
+            factor = 0.8 if self._rng.random() < self.explore else 1.0
+            return max(0.0, mean * factor - elapsed)
+        step = max(0, reads - (1 if mean is not None else 0))
+        return float(poll_interval * self.growth ** min(step, 6))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,6 +23,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.runners import OperatorProcess, SimulatorProcess
+
+T = TypeVar("T")
 
 GROUP, VERSION, PLURAL = "aura-operator.dev", "v1alpha1", "aurainstances"
 TIME_SCALE = 100.0
@@ -283,6 +285,32 @@ class AuraEnv:
     def sim_requests(self) -> list[dict[str, Any]]:
         requests: list[dict[str, Any]] = self.sim("GET", "/_sim/requests")
         return requests
+
+    def sim_requests_since(
+        self, since: float, client_id: str | None = "aura-demo"
+    ) -> list[dict[str, Any]]:
+        """Requests that reached the simulator at or after `since` (time.time()), oldest first,
+        of `client_id` (None: of anyone)."""
+        return [
+            r
+            for r in self.sim_requests()
+            if r["time"] >= since and (client_id is None or r["client_id"] == client_id)
+        ]
+
+    def wait_until(
+        self, predicate: Callable[[], T | None], *, what: str, timeout: float = 30.0
+    ) -> T:
+        """Poll `predicate` (e.g. over the simulator's state) until it returns a truthy value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        pytest.fail(
+            f"timed out after {timeout}s waiting for {what}\n"
+            f"operator log tail:\n{self.operator_log()[-4000:]}"
+        )
 
 
 def make_env(

@@ -17,7 +17,9 @@ from pydantic import SecretStr
 from aura_operator.aura import AuraClient, CredentialRegistry, Tenant
 from aura_operator.aura.auth import credential_key
 from aura_operator.kube import Kube
+from aura_operator.metrics import Metrics
 from aura_operator.resource import AuraInstance
+from aura_operator.schedule import DriftScheduler, TransitionTimes
 from aura_operator.secrets import SecretStore, decode
 from aura_operator.settings import Settings
 
@@ -39,6 +41,11 @@ class ObjectState:
     last_generation: int | None = None
     last_annotations: tuple[tuple[str, str], ...] = ()
     last_status: dict[str, Any] | None = None
+    credential: str | None = None
+    transient: str | None = None
+    transient_since: float = 0.0
+    transient_reads: int = 0
+    transient_exact: bool = False
     _password: tuple[str, SecretStr] | None = None
 
     def remember_password(self, instance_id: str, password: SecretStr) -> None:
@@ -64,6 +71,13 @@ class OperatorContext:
         self.secrets = SecretStore(
             kube, backup_namespace=settings.namespace, backups=settings.backup_secrets
         )
+        self.metrics = Metrics()
+        self.drift = DriftScheduler(
+            interval=settings.drift_interval,
+            jitter=settings.drift_jitter,
+            share=settings.drift_budget_share,
+        )
+        self.transitions = TransitionTimes()
         self._clients: dict[str, AuraClient] = {}
         self._tenants: dict[tuple[str, str], tuple[float, Tenant]] = {}
         self._objects: dict[str, ObjectState] = {}
@@ -76,6 +90,11 @@ class OperatorContext:
 
     def forget(self, uid: str) -> None:
         self._objects.pop(uid, None)
+        self.drift.release(uid)
+        self.metrics.forget(uid)
+
+    def rate(self, client_id: str) -> float:
+        return self.registry.budget(client_id).rate_per_minute
 
     def wake(self, uid: str) -> None:
         if uid in self._objects:
@@ -130,6 +149,7 @@ class OperatorContext:
                 connect_timeout=s.connect_timeout,
                 max_retries=s.max_retries,
                 max_inline_wait=s.max_inline_wait,
+                observer=self.metrics,
             )
             self._clients[key] = client
         return client

@@ -277,7 +277,8 @@ async def create(
             synced_ok(f"create request accepted for instance {created.id}"),
             secret.condition,
         ],
-        requeue_after=ctx.settings.poll_interval,
+        transient="creating",
+        initiated=True,
     )
 
 

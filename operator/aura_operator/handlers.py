@@ -9,15 +9,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
-from aura_operator.context import ObjectState, OperatorContext
+from aura_operator.apply import apply_outcome
+from aura_operator.aura import SETTLED_STATUSES
+from aura_operator.context import CredentialsProblem, ObjectState, OperatorContext
 from aura_operator.deletion import finalize
 from aura_operator.errors import temporary
-from aura_operator.outcome import Outcome, backoff
+from aura_operator.kube import KubeError
 from aura_operator.reconcile import reconcile
 from aura_operator.resource import (
     ANNOTATION_FORCE_FINALIZE,
@@ -31,11 +34,9 @@ from aura_operator.resource import (
 from aura_operator.secrets import MANAGED_BY, OPERATOR
 from aura_operator.status import (
     READY,
-    SYNCED,
     ConditionUpdate,
     ReadyReason,
     merge_conditions,
-    now_iso,
 )
 
 _WATCHED_ANNOTATIONS = (ANNOTATION_RECONCILE, ANNOTATION_FORCE_FINALIZE)
@@ -70,6 +71,8 @@ async def instance_loop(
     state = ctx.state(uid or "")
     recorder = KopfRecorder(body)
     background = True  # the first pass after a (re)start is a re-examination, not a change
+    if await _startup_delay(ctx, body, state, stopped):
+        background = False  # woken by a change while waiting for the startup slot
     while not stopped:
         fresh = await ctx.kube.get_instance(namespace, name)
         if fresh is None or (fresh.get("metadata") or {}).get("deletionTimestamp"):
@@ -88,6 +91,22 @@ async def instance_loop(
         background = not woken and outcome.synced
 
 
+async def _startup_delay(
+    ctx: OperatorContext, body: kopf.Body, state: ObjectState, stopped: kopf.DaemonStopped
+) -> bool:
+    """After a (re)start, settled instances are re-examined one slot after another at the
+    credential's full rate, not all at once. True if a change woke the object meanwhile."""
+    obj = AuraInstance.from_body(body)
+    if not obj.instance_id or obj.status.state not in SETTLED_STATUSES or obj.skip:
+        return False
+    try:
+        client_id, _ = await ctx.credentials(obj)
+    except (CredentialsProblem, KubeError):
+        return False
+    delay = ctx.drift.next_startup_read(client_id, ctx.rate(client_id), time.monotonic())
+    return await _wait(state.wake, stopped, delay) if delay > 0 else False
+
+
 async def _wait(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float | None) -> bool:
     """Wait for a wake-up, the stop flag or the delay; True if woken by a change."""
     if delay is not None and delay <= 0:
@@ -103,42 +122,6 @@ async def _wait(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float |
         for waiter in waiters:
             waiter.cancel()
     return wake.is_set()
-
-
-async def apply_outcome(
-    ctx: OperatorContext,
-    obj: AuraInstance,
-    outcome: Outcome,
-    state: ObjectState,
-    now: datetime,
-) -> float | None:
-    """Write the outcome into `.status` (only if it changed); return the delay to wait."""
-    state.failures = state.failures + 1 if outcome.failed else 0
-    delay = outcome.requeue_after
-    if outcome.failed:
-        floor = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
-        delay = max(delay or 0.0, floor)
-    conditions = list(outcome.conditions)
-    next_at: str | None = None
-    if outcome.next_attempt and delay is not None:
-        next_at = now_iso(now + timedelta(seconds=delay))
-        conditions = [
-            ConditionUpdate(c.type, c.status, c.reason, f"{c.message}; next attempt at {next_at}")
-            if c.type == SYNCED and c.status == "False"
-            else c
-            for c in conditions
-        ]
-    patch: dict[str, Any] = dict(outcome.status)
-    patch["conditions"] = merge_conditions(
-        obj.status.conditions, conditions, generation=obj.ref.generation, now=now
-    )
-    patch["nextAttemptAt"] = next_at
-    if outcome.synced:
-        patch["observedGeneration"] = obj.ref.generation
-    current = obj.status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    if any(current.get(k) != v for k, v in patch.items() if not (v is None and k not in current)):
-        await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, patch)
-    return delay
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

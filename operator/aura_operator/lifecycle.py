@@ -50,7 +50,9 @@ async def on_startup(
 
     configure(settings)
     operator_settings = Settings()
-    memo["context"] = OperatorContext(operator_settings, Kube())
+    context = OperatorContext(operator_settings, Kube())
+    context.metrics.serve(operator_settings.metrics_port)
+    memo["context"] = context
     logger.info(
         "aura-operator: api %s, budget %g/min per credential, backups %s, default deletion "
         "policy %s",

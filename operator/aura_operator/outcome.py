@@ -34,9 +34,9 @@ class Outcome:
     """The result of one pass.
 
     `status` holds `.status` fields to merge (None removes a field). `requeue_after` is when to
-    look again (None: only when the object changes). `synced` marks the spec as fully applied,
-    which moves `status.observedGeneration` up to the object's generation. `failed` counts the
-    pass as a failure for the object's backoff.
+    look again (None: `transient`/`drift` plan it; neither: only when the object changes).
+    `synced` marks the spec as fully applied, which moves `status.observedGeneration` up to the
+    object's generation. `failed` counts the pass as a failure for the object's backoff.
     """
 
     conditions: list[ConditionUpdate] = field(default_factory=list)
@@ -45,6 +45,12 @@ class Outcome:
     synced: bool = False
     failed: bool = False
     next_attempt: bool = False
+    transient: str | None = None
+    """The instance is in this transient state: the next read is planned by TransitionTimes."""
+    initiated: bool = False
+    """This pass started the transient state (its duration can be learnt)."""
+    drift: bool = False
+    """The instance is settled: the next read is a drift read, planned by DriftScheduler."""
 
     def synced_condition(self) -> ConditionUpdate | None:
         return next((c for c in self.conditions if c.type == SYNCED), None)

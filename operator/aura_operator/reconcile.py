@@ -8,7 +8,6 @@ at `drift_interval` with jitter. Errors become conditions with the time of the n
 
 from __future__ import annotations
 
-import random
 from datetime import datetime
 from typing import Any
 
@@ -42,11 +41,6 @@ from aura_operator.validation import (
 )
 
 
-def drift_delay(ctx: OperatorContext) -> float:
-    s = ctx.settings
-    return float(s.drift_interval * random.uniform(1.0 - s.drift_jitter, 1.0 + s.drift_jitter))
-
-
 async def reconcile(
     obj: AuraInstance,
     ctx: OperatorContext,
@@ -77,6 +71,7 @@ async def reconcile(
         aura = await ctx.client_for(obj)
     except CredentialsProblem as exc:
         return _credentials_problem(str(exc), events)
+    ctx.state(obj.ref.uid).credential = aura.client_id
     try:
         if not obj.instance_id:
             return await create_or_recover(obj, ctx, aura, events, now)
@@ -177,14 +172,17 @@ async def observe(
 
     if obj.observe_only:
         conditions.append(synced_ok("ObserveOnly: the instance is observed, never changed"))
-        delay = ctx.settings.poll_interval if instance.is_transient else drift_delay(ctx)
-        return Outcome(conditions=conditions, status=status, requeue_after=delay, synced=True)
+        return Outcome(
+            conditions=conditions,
+            status=status,
+            synced=True,
+            transient=instance.status if instance.is_transient else None,
+            drift=not instance.is_transient,
+        )
 
     if instance.is_transient:
         conditions.append(synced_ok(f"waiting for Aura: the instance is {instance.status}"))
-        return Outcome(
-            conditions=conditions, status=status, requeue_after=ctx.settings.poll_interval
-        )
+        return Outcome(conditions=conditions, status=status, transient=instance.status)
 
     outcome = await _act(obj, ctx, aura, events, instance)
     outcome.status = {**status, **outcome.status}
@@ -290,21 +288,17 @@ async def _act(
                 return Outcome(
                     conditions=[synced_ok("resume requested")],
                     status={"state": resumed.status or "resuming"},
-                    requeue_after=poll,
+                    transient=resumed.status or "resuming",
+                    initiated=True,
                 )
             pending = _patch_fields(obj, instance)
             message = "the instance is paused as requested"
             if pending:
                 message += f"; {', '.join(pending)} will change after it is resumed"
-            return Outcome(
-                conditions=[synced_ok(message)], synced=not pending, requeue_after=drift_delay(ctx)
-            )
+            return Outcome(conditions=[synced_ok(message)], synced=not pending, drift=True)
         if instance.status != "running":
             message = f"the instance is {instance.status}; the operator cannot act on it"
-            return Outcome(
-                conditions=[synced_false(SyncedReason.ERROR, message)],
-                requeue_after=drift_delay(ctx),
-            )
+            return Outcome(conditions=[synced_false(SyncedReason.ERROR, message)], drift=True)
         fields = _patch_fields(obj, instance)
         if fields:
             if "memory" in fields or "storage" in fields:
@@ -333,7 +327,9 @@ async def _act(
             return Outcome(
                 conditions=[synced_ok(f"update requested: {', '.join(fields)}")],
                 status=status,
-                requeue_after=poll if result.accepted else 0.0,
+                requeue_after=None if result.accepted else 0.0,
+                transient="updating" if result.accepted else None,
+                initiated=result.accepted,
             )
         if spec.paused:
             note("Pausing", f"pausing instance {instance.id}")
@@ -341,15 +337,12 @@ async def _act(
             return Outcome(
                 conditions=[synced_ok("pause requested")],
                 status={"state": paused.status or "pausing"},
-                requeue_after=poll,
+                transient=paused.status or "pausing",
+                initiated=True,
             )
     except AuraConflict as exc:
         return Outcome(
             conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
             requeue_after=poll,
         )
-    return Outcome(
-        conditions=[synced_ok("the instance matches the spec")],
-        synced=True,
-        requeue_after=drift_delay(ctx),
-    )
+    return Outcome(conditions=[synced_ok("the instance matches the spec")], synced=True, drift=True)

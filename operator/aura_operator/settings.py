@@ -91,6 +91,21 @@ class Settings(BaseSettings):
     drift_jitter: float = Field(
         default=0.2, ge=0, le=1, description="Random spread of drift reads, as a fraction."
     )
+    drift_budget_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description=(
+            "Largest share of a credential's budget that drift reads may use; the drift "
+            "interval stretches when many instances would need more."
+        ),
+    )
+    metrics_port: int = Field(
+        default=9090,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus /metrics endpoint (0: off).",
+    )
     create_visibility_window: float = Field(
         default=30.0,
         ge=0,

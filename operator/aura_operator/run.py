@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 
+#: `--log-level` values: the three levels kopf.configure knows (verbose, normal, quiet).
+LOG_LEVELS = ("debug", "info", "warning")
+#: `--log-format` values, as names of kopf.LogFormat members.
+LOG_FORMATS = {"plain": "PLAIN", "full": "FULL", "json": "JSON"}
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -34,7 +39,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="serve kopf's liveness probe here, e.g. http://0.0.0.0:8080/healthz",
     )
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="debug, info (the default) or warning",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=sorted(LOG_FORMATS),
+        default="full",
+        help="full (time, logger, level; the default), plain (message only) or json",
+    )
+    parser.add_argument("--verbose", action="store_true", help="the same as --log-level debug")
     parser.set_defaults(handler=_run)
 
 
@@ -45,15 +62,26 @@ class _QuietWakeups(logging.Filter):
         return not str(record.msg).startswith("Handler 'nudge_")
 
 
+def configure_logging(level: str, log_format: str) -> None:
+    """Root logging as kopf sets it up, at `level` (LOG_LEVELS) in `log_format` (LOG_FORMATS)."""
+    import kopf
+
+    kopf.configure(
+        verbose=level == "debug",
+        quiet=level == "warning",
+        log_format=kopf.LogFormat[LOG_FORMATS[log_format]],
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("kopf.objects").addFilter(_QuietWakeups())
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
+
+
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
     import aura_operator.main  # noqa: F401  (registers the handlers)
 
-    kopf.configure(verbose=args.verbose)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("kopf.objects").addFilter(_QuietWakeups())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
+    configure_logging("debug" if args.verbose else args.log_level, args.log_format)
     namespaces: list[str] = list(args.namespaces)
     kopf.run(
         standalone=True,

@@ -130,8 +130,8 @@ def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
     }
 
 
-def _ready(instance: Instance) -> ConditionUpdate:
-    status, reason, message = ready_for_state(instance.status)
+def _ready(state: str | None) -> ConditionUpdate:
+    status, reason, message = ready_for_state(state)
     return ConditionUpdate(READY, status, reason, message)
 
 
@@ -151,7 +151,7 @@ async def observe(
             return await _gone(obj, ctx, events, instance_id)
 
     status = _observed_status(instance, obj)
-    conditions = [_ready(instance)]
+    conditions = [_ready(instance.status)]
     state = ctx.state(obj.ref.uid)
     info = ConnectionInfo(
         instance.id, instance.name or obj.aura_name, instance.connection_url or ""
@@ -186,6 +186,9 @@ async def observe(
 
     outcome = await _act(obj, ctx, aura, events, instance)
     outcome.status = {**status, **outcome.status}
+    # Ready follows the state written with it: a resize, pause or resume just accepted has
+    # moved the instance on (to updating, pausing, resuming) from what the GET saw.
+    conditions[0] = _ready(outcome.status.get("state"))
     outcome.conditions[:0] = conditions
     return outcome
 

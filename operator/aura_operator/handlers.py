@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,7 @@ from aura_operator.status import (
     READY,
     ConditionUpdate,
     ReadyReason,
+    SyncedReason,
     merge_conditions,
 )
 
@@ -168,19 +170,31 @@ async def finalize_instance(body: kopf.Body, memo: kopf.Memo, retry: int, **_: A
         try:
             result = await finalize(obj, ctx, recorder)
         except Exception as exc:  # mapped by type in errors.temporary; unknown ones re-raise
-            raise temporary(exc, retry, ctx.settings.error_backoff_max) from None
+            error = temporary(exc, retry, ctx.settings.error_backoff_max)
+            # kopf only logs a handler's failure: say on the object why it stays, and (for a
+            # credential that is gone) how to let it go.
+            if isinstance(exc, CredentialsProblem):
+                recorder.event("Warning", SyncedReason.CREDENTIALS_INVALID, str(error))
+            with contextlib.suppress(KubeError):  # the error itself is what kopf retries
+                await _show_deleting(ctx, obj, str(error))
+            raise error from None
     if result.retry_after is not None:
         message = result.message or "waiting for Aura"
-        await ctx.kube.patch_status(
-            namespace,
-            name,
-            {
-                "conditions": merge_conditions(
-                    obj.status.conditions,
-                    [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)],
-                    generation=obj.ref.generation,
-                )
-            },
-        )
+        await _show_deleting(ctx, obj, message)
         raise kopf.TemporaryError(message, delay=max(1.0, result.retry_after))
     ctx.forget(uid)
+
+
+async def _show_deleting(ctx: OperatorContext, obj: AuraInstance, message: str) -> None:
+    """Ready=False Deleting with why the finalizer is still held."""
+    await ctx.kube.patch_status(
+        obj.ref.namespace,
+        obj.ref.name,
+        {
+            "conditions": merge_conditions(
+                obj.status.conditions,
+                [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)],
+                generation=obj.ref.generation,
+            )
+        },
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from aura_operator.aura import AuraClient, CredentialRegistry, Tenant
+from aura_operator.aura import AuraClient, CredentialRegistry, Tenant, TenantSummary
 from aura_operator.aura.auth import credential_key
 from aura_operator.kube import Kube
 from aura_operator.metrics import Metrics
@@ -80,6 +80,8 @@ class OperatorContext:
         self.transitions = TransitionTimes()
         self._clients: dict[str, AuraClient] = {}
         self._tenants: dict[tuple[str, str], tuple[float, Tenant]] = {}
+        self._tenant_lists: dict[tuple[str, str], tuple[float, list[TenantSummary]]] = {}
+        self._cache_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._objects: dict[str, ObjectState] = {}
 
     def state(self, uid: str) -> ObjectState:
@@ -161,12 +163,27 @@ class OperatorContext:
     async def tenant(self, aura: AuraClient, tenant_id: str) -> Tenant:
         """A tenant with its configurations, reused for `tenant_cache_seconds`."""
         key = (aura.client_id, tenant_id)
-        cached = self._tenants.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        tenant = await aura.get_tenant(tenant_id)
-        self._tenants[key] = (time.monotonic() + self.settings.tenant_cache_seconds, tenant)
-        return tenant
+        async with self._cache_locks.setdefault(key, asyncio.Lock()):  # one read for all waiters
+            cached = self._tenants.get(key)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            tenant = await aura.get_tenant(tenant_id)
+            self._tenants[key] = (time.monotonic() + self.settings.tenant_cache_seconds, tenant)
+            return tenant
+
+    async def tenant_list(self, aura: AuraClient) -> list[TenantSummary]:
+        """The tenants a credential sees, reused for `tenant_cache_seconds`."""
+        key = (aura.client_id, "")
+        async with self._cache_locks.setdefault(key, asyncio.Lock()):
+            cached = self._tenant_lists.get(key)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            tenants = await aura.list_tenants()
+            self._tenant_lists[key] = (
+                time.monotonic() + self.settings.tenant_cache_seconds,
+                tenants,
+            )
+            return tenants
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -58,11 +58,13 @@ def _pending(message: str) -> ConditionUpdate:
     return ConditionUpdate(READY, "False", ReadyReason.PENDING, message)
 
 
-async def resolve_tenant(obj: AuraInstance, aura: AuraClient) -> str | SpecProblem:
+async def resolve_tenant(
+    obj: AuraInstance, ctx: OperatorContext, aura: AuraClient
+) -> str | SpecProblem:
     """spec.tenantId, or the only tenant the credential sees."""
     if obj.spec.tenant_id:
         return obj.spec.tenant_id
-    tenants = await aura.list_tenants()
+    tenants = await ctx.tenant_list(aura)
     if len(tenants) == 1:
         return tenants[0].id
     ids = ", ".join(f"{t.id} ({t.name})" for t in tenants) or "none"
@@ -178,7 +180,7 @@ async def create(
 ) -> Outcome:
     """Validate, record intent, POST once, write the Secret from the response."""
     spec = obj.spec
-    tenant_id = await resolve_tenant(obj, aura)
+    tenant_id = await resolve_tenant(obj, ctx, aura)
     if isinstance(tenant_id, SpecProblem):
         return invalid_spec(tenant_id, events)
     tenant = await ctx.tenant(aura, tenant_id)

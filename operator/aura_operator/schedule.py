@@ -16,6 +16,7 @@ cost down without starving changes (which go first in the budget's priority queu
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -82,42 +83,53 @@ class DriftScheduler:
 class TransitionTimes:
     """Typical duration of each transient state, learnt from the transitions the operator started.
 
-    The estimate is an exponentially weighted mean of observed durations. An observation is an
-    upper bound (a state is seen to end at the first read after it ended), so reads planned at
-    the estimate keep it where it is; one in `explore` planned reads goes earlier (at 80 %) so
-    that the estimate comes down when Aura gets faster. Without an estimate, or after a planned
-    read found the instance still busy, reads back off geometrically from `poll_interval`.
+    An observation is an upper bound: a state is seen to end at the first read after it ended,
+    and that read may have waited for the budget. So the estimate is a low quantile (`quantile`)
+    of the last `window` observations rather than their mean, and one in `explore` first reads
+    goes earlier (at 80 %) so that the estimate comes down when Aura gets faster. Without an
+    estimate, or after a planned read found the instance still busy, reads back off from
+    `poll_interval`.
     """
 
     def __init__(
         self,
         *,
-        weight: float = 0.3,
+        window: int = 20,
+        quantile: float = 0.25,
         explore: float = 0.1,
         growth: float = 1.5,
         rng: random.Random | None = None,
     ) -> None:
-        self.weight = weight
+        self.window = window
+        self.quantile = quantile
         self.explore = explore
         self.growth = growth
         self._rng = rng or random.Random()
-        self._mean: dict[str, float] = {}
+        self._seen: dict[str, deque[float]] = {}
 
     def observe(self, state: str, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        mean = self._mean.get(state)
-        self._mean[state] = seconds if mean is None else mean + self.weight * (seconds - mean)
+        if seconds > 0:
+            self._seen.setdefault(state, deque(maxlen=self.window)).append(seconds)
 
     def estimate(self, state: str) -> float | None:
-        return self._mean.get(state)
+        seen = self._seen.get(state)
+        if not seen:
+            return None
+        ordered = sorted(seen)
+        return ordered[int(self.quantile * (len(ordered) - 1))]
 
     def next_read(self, state: str, elapsed: float, reads: int, poll_interval: float) -> float:
         """Delay before the next read of an instance `elapsed` seconds into `state`, after
-        `reads` reads that found it still there."""
-        mean = self._mean.get(state)
-        if mean is not None and reads == 0:
-            factor = 0.8 if self._rng.random() < self.explore else 1.0
-            return max(0.0, mean * factor - elapsed)
-        step = max(0, reads - (1 if mean is not None else 0))
-        return float(poll_interval * self.growth ** min(step, 6))
+        `reads` reads that found it still there.
+
+        Before the estimate: wait until it (the estimate is consulted at every read, so an
+        instance that started before anything was learnt benefits as soon as something is).
+        Past it, or without one: back off from `poll_interval`, by `growth`, to at most twice
+        the poll interval, so a late change is seen soon and a long one costs few reads.
+        """
+        mean = self.estimate(state)
+        if mean is not None:
+            factor = 0.8 if reads == 0 and self._rng.random() < self.explore else 1.0
+            if elapsed < mean * factor:
+                return mean * factor - elapsed
+        return float(min(2 * poll_interval, poll_interval * self.growth ** min(reads, 6)))

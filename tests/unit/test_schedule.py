@@ -52,14 +52,9 @@ def test_share_must_be_a_fraction() -> None:
         DriftScheduler(interval=1, jitter=0, share=0)
 
 
-def test_without_an_estimate_reads_back_off_geometrically() -> None:
+def test_without_an_estimate_reads_back_off_up_to_twice_the_poll_interval() -> None:
     times = TransitionTimes(explore=0.0)
-    assert [times.next_read("creating", 0, reads, 10) for reads in range(4)] == [
-        10,
-        15,
-        22.5,
-        33.75,
-    ]
+    assert [times.next_read("creating", 0, reads, 10) for reads in range(4)] == [10, 15, 20, 20]
 
 
 def test_first_read_lands_at_the_learnt_duration() -> None:
@@ -68,13 +63,18 @@ def test_first_read_lands_at_the_learnt_duration() -> None:
     assert times.next_read("creating", elapsed=0, reads=0, poll_interval=15) == 90
     assert times.next_read("creating", elapsed=30, reads=0, poll_interval=15) == 60
     # The planned read found it still creating: back off from the poll interval.
-    assert times.next_read("creating", elapsed=90, reads=1, poll_interval=15) == 15
+    assert times.next_read("creating", elapsed=90, reads=1, poll_interval=15) == 22.5
+    # Reads planned before anything was learnt also wait for the estimate once there is one.
+    assert times.next_read("creating", elapsed=20, reads=2, poll_interval=15) == 70
     assert times.next_read("updating", elapsed=0, reads=0, poll_interval=15) == 15
 
 
-def test_estimate_follows_observations_and_exploration_reads_earlier() -> None:
-    times = TransitionTimes(weight=0.5, explore=1.0)
-    times.observe("creating", 100)
-    times.observe("creating", 60)
-    assert times.estimate("creating") == 80
-    assert times.next_read("creating", elapsed=0, reads=0, poll_interval=5) == 64
+def test_estimate_is_a_low_quantile_of_recent_observations() -> None:
+    times = TransitionTimes(window=5, quantile=0.25, explore=1.0)
+    for seconds in (100, 60, 95, 90, 400):  # 400: a read that waited long for the budget
+        times.observe("creating", seconds)
+    assert times.estimate("creating") == 90
+    assert times.next_read("creating", elapsed=0, reads=0, poll_interval=5) == 72  # explores
+    for seconds in (50, 50, 50, 50, 50):  # only the last `window` observations count
+        times.observe("creating", seconds)
+    assert times.estimate("creating") == 50

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest unit contract e2e fmt clean
+.PHONY: test lint typecheck pytest unit contract e2e fmt clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ contract: $(STAMP)
 
 e2e: $(STAMP)
 	@$(WITH_ENVTEST) set -x; $(BIN)/pytest tests/e2e
+
+## bench: N AuraInstances on one credential (see bench/run.py); e.g. make bench BENCH_ARGS="--n 50"
+BENCH_ARGS ?= --n 50 200 --time-scale 2
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	@$(WITH_ENVTEST) $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format operator tests bench

@@ -255,8 +255,10 @@ class SecretStore:
                 "False",
                 SecretReason.PASSWORD_UNAVAILABLE,
                 f"Secret {name} has no {KEY_PASSWORD}: Aura returns the password only when it "
-                "creates an instance, and this one was adopted. Add the key to the Secret "
-                "yourself (or reset the password in the Aura console) and the operator keeps it.",
+                "creates an instance, and the operator holds no copy of it (the instance was "
+                "adopted, or its Secret was lost while backups were off). Add the key to the "
+                "Secret yourself (or reset the password in the Aura console) and the operator "
+                "keeps it.",
             )
         return SecretResult(condition, event, password is not None)
 

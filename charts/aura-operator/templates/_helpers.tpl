@@ -1,0 +1,97 @@
+{{/* The chart's name, or nameOverride. */}}
+{{- define "aura-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's full name: fullnameOverride, the release name, or <release>-<chart>. */}}
+{{- define "aura-operator.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "aura-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "aura-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "aura-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "aura-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "aura-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "aura-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "aura-operator.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the default credential ("" when there is none). */}}
+{{- define "aura-operator.credentialsSecret" -}}
+{{- if .Values.aura.credentials.existingSecret -}}
+{{- .Values.aura.credentials.existingSecret -}}
+{{- else if .Values.aura.credentials.clientId -}}
+{{- printf "%s-credentials" (include "aura-operator.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* RBAC rules where AuraInstances are managed (templates/rbac.yaml), grouped by who needs them. */}}
+{{- define "aura-operator.managedRules" }}
+# --- kopf itself (the framework that runs the handlers) -------------------------------------
+# Watch AuraInstances and patch their metadata: the finalizer aura-operator.dev/finalizer and
+# kopf's progress and diff-base annotations (aura-operator.dev/*). kopf never updates or
+# deletes them, and the operator never writes into spec.
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurainstances"]
+  verbs: ["list", "watch", "patch"]
+# Post Kubernetes events on AuraInstances (kopf posts them; repeats are patched).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+# Watch the connection Secrets the operator made (selected by label), so that a deleted one is
+# noticed and restored at once.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list", "watch"]
+# --- the operator's reconcile loop ----------------------------------------------------------
+# Re-read an AuraInstance before acting on it, and write its status (conditions, instance id,
+# the create intent that makes creation happen exactly once).
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurainstances"]
+  verbs: ["get"]
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurainstances/status"]
+  verbs: ["get", "patch"]
+# Connection Secrets carry an owner reference with blockOwnerDeletion to their AuraInstance;
+# clusters that enforce owner-reference permissions (OpenShift) require this to set it.
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurainstances/finalizers"]
+  verbs: ["update"]
+# Connection Secrets: read, create, replace (password rotation, restore) and patch (the owner
+# reference is removed when an instance is retained). Also read the Secret named by
+# spec.credentialsSecretRef. Deleting connection Secrets is left to the garbage collector.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "create", "update", "patch"]
+{{- end }}

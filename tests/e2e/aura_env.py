@@ -1,7 +1,7 @@
 """Everything an operator e2e test needs: a namespace, the simulator, the operator under RBAC.
 
 `AuraEnv` is what tests talk to. It applies AuraInstances with the admin identity (as a user
-would), runs the operator as a separate process under its service account's Role, and reads
+would), runs the operator as a separate process under the RBAC the Helm chart grants, and reads
 what a user sees: the object's status and conditions, its events, its Secret. The simulator's
 admin API (`/_sim/...`) is the Aura side's ground truth: its state and request log.
 """
@@ -22,50 +22,13 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from tests.chart import operator_rbac
 from tests.e2e.runners import OperatorProcess, SimulatorProcess
 
 T = TypeVar("T")
 
 GROUP, VERSION, PLURAL = "aura-operator.dev", "v1alpha1", "aurainstances"
 TIME_SCALE = 100.0
-
-#: What the operator needs in a namespace it manages (the chart grants the same).
-OPERATOR_ROLE: list[dict[str, Any]] = [
-    {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": {"name": "aura-operator"},
-        "rules": [
-            {
-                "apiGroups": [GROUP],
-                "resources": ["aurainstances"],
-                "verbs": ["get", "list", "watch", "patch", "update"],
-            },
-            {
-                "apiGroups": [GROUP],
-                "resources": ["aurainstances/status"],
-                "verbs": ["get", "patch"],
-            },
-            {
-                "apiGroups": [""],
-                "resources": ["secrets"],
-                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            },
-            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
-        ],
-    },
-    {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": "aura-operator"},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": "aura-operator",
-        },
-        "subjects": [{"kind": "ServiceAccount", "name": "aura-operator"}],
-    },
-]
 
 #: Operator settings that match the simulator's time scale.
 FAST_SETTINGS = {
@@ -322,5 +285,7 @@ def make_env(
     run_operator: Callable[..., OperatorProcess],
 ) -> Iterator[AuraEnv]:
     simulator = start_aura_simulator(time_scale=TIME_SCALE)
-    kubeconfig = service_account_kubeconfig(OPERATOR_ROLE)
+    # Exactly the RBAC the Helm chart grants an operator watching this namespace: a permission
+    # the chart lacks fails the test that needs it.
+    kubeconfig = service_account_kubeconfig(operator_rbac(namespace))
     yield AuraEnv(namespace, admin_api, simulator, kubeconfig, run_operator)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import yaml
 
+from tests.chart import operator_rbac
 from tests.e2e.procs import http_ok
 from tests.e2e.runners import (
     DEMO_CLIENT_ID,
@@ -43,43 +43,13 @@ def test_simulator_runs_as_a_separate_process_and_stops(
         httpx.get(f"{simulator.base_url}/v1/tenants")
 
 
-def operator_role() -> list[dict[str, Any]]:
-    """Enough for kopf to watch AuraInstances in one namespace (the chart's rules come later)."""
-    return [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": "aura-operator"},
-            "rules": [
-                {
-                    "apiGroups": ["aura-operator.dev"],
-                    "resources": ["aurainstances"],
-                    "verbs": ["get", "list", "watch", "patch"],
-                },
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "aura-operator"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": "aura-operator",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "aura-operator"}],
-        },
-    ]
-
-
 def test_operator_runs_as_a_separate_process_under_a_service_account(
     service_account_kubeconfig: Callable[..., Path],
     aura_simulator: SimulatorProcess,
     run_operator: Callable[..., OperatorProcess],
     namespace: str,
 ) -> None:
-    kubeconfig = service_account_kubeconfig(operator_role())
+    kubeconfig = service_account_kubeconfig(operator_rbac(namespace))
     user = yaml.safe_load(kubeconfig.read_text())["users"][0]["name"]
     assert user == f"system:serviceaccount:{namespace}:aura-operator"
 

@@ -25,7 +25,6 @@ import pytest
 
 from tests.e2e.controlplane import load_crds
 
-pytestmark = pytest.mark.e2e
 
 _ABSENT = object()
 

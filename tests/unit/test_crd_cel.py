@@ -25,7 +25,6 @@ import pytest
 
 from tests.e2e.controlplane import load_crds
 
-
 _ABSENT = object()
 
 CREATE_SPEC: dict[str, Any] = {

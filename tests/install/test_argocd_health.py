@@ -176,3 +176,10 @@ def test_the_script_knows_exactly_the_operators_terminal_reasons() -> None:
 def test_the_argocd_cm_snippet_carries_the_script() -> None:
     snippet = yaml.safe_load((ARGOCD / "argocd-cm.yaml").read_text(encoding="utf-8"))
     assert snippet["data"][CM_KEY] == SCRIPT
+
+
+def test_the_readme_shows_this_snippet_and_the_application_example() -> None:
+    readme = (ARGOCD.parents[1] / "README.md").read_text(encoding="utf-8")
+    cm = (ARGOCD / "argocd-cm.yaml").read_text(encoding="utf-8")
+    assert cm[cm.index("data:") :].rstrip() in readme
+    assert (ARGOCD / "application.yaml").read_text(encoding="utf-8").rstrip() in readme

@@ -198,9 +198,12 @@ def test_expired_token_is_refreshed_once_without_a_failure(aura_env: AuraEnv) ->
         for r in aura_env.sim_requests_since(expired_at, client_id=None)
     ]
     read = ("GET", f"/v1/instances/{instance_id}")
-    assert sent[:3] == [(*read, 403), ("POST", "/oauth/token", 200), (*read, 200)]
+    rejected = [n for n, s in enumerate(sent) if s[2] != 200]
+    assert len(rejected) == 1, sent  # one request met the expired token, nothing else failed
+    first = rejected[0]
+    assert sent[:first] == [(*read, 200)] * first  # (a read that beat the expiry, if any)
+    assert sent[first : first + 3] == [(*read, 403), ("POST", "/oauth/token", 200), (*read, 200)]
     assert [s for s in sent if s[1] == "/oauth/token"] == [("POST", "/oauth/token", 200)]
-    assert all(s[2] == 200 for s in sent[1:])
     obj = aura_env.get("orders") or {}
     assert settled(obj)
     assert condition(obj, "Synced")["lastTransitionTime"] == synced_since
@@ -374,12 +377,14 @@ def test_restart_re_examines_every_object_within_the_budget_and_creates_nothing_
     assert live[ids["bravo"]]["memory"] == "4GB"
 
     # The budget (1 request/s, bursts of 3) held from the first request on: between any two
-    # requests i < j, at most 3 + (t_j - t_i) * 1/s were sent (a little slack for the network).
+    # requests i < j, at most 3 + (t_j - t_i) * 1/s were sent (0.5 s of slack for the time
+    # between a token's grant in the operator and the request's arrival; without the budget
+    # the restart sends its first reads within a few milliseconds).
     sent = [r["time"] for r in aura_env.sim_requests_since(restarted)]
     assert len(sent) >= 8, "too few requests after the restart to check the budget"
     for i in range(len(sent)):
         for j in range(i + 1, len(sent)):
-            assert j - i + 1 <= 3 + (sent[j] - sent[i]) * 1.0 + 0.25, (
+            assert j - i + 1 <= 3 + (sent[j] - sent[i]) * 1.0 + 0.5, (
                 f"{j - i + 1} requests within {sent[j] - sent[i]:.2f}s after the restart"
             )
     assert_no_secret_leaks(aura_env, names, [first.log(), second.log()])

@@ -422,6 +422,35 @@ async def test_429_holds_same_credential_but_not_another() -> None:
     assert all(s.at >= held_at + 3.0 for s in after)
 
 
+async def test_503_with_retry_after_on_a_get_holds_the_credential_too() -> None:
+    clock = FakeClock()
+    aura = MockAura(clock)
+    registry = CredentialRegistry(clock=clock, requests_per_minute=6000)
+    aura.on(
+        "GET",
+        "/v1/instances/db1d1234",
+        error(503, "overloaded", **{"Retry-After": "3"}),
+        data(INSTANCE),
+    )
+    aura.on("GET", "/v1/tenants", data([]))
+    a1 = make_client(aura, registry=registry)
+    a2 = make_client(aura, registry=registry)
+    async with a1, a2:
+        first = asyncio.create_task(a1.get_instance("db1d1234"))
+        while not registry.budget("cid").hold_remaining():  # noqa: ASYNC110 - no time passes
+            await asyncio.sleep(0)
+        second = asyncio.create_task(a2.list_tenants())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert [s.path for s in aura.api_requests()] == ["/v1/instances/db1d1234"]
+        held_at = clock.monotonic()
+        while not (first.done() and second.done()):
+            clock.advance(0.05)
+            await asyncio.sleep(0)
+        await asyncio.gather(first, second)
+    assert all(s.at >= held_at + 3.0 for s in aura.api_requests()[1:])
+
+
 async def test_429_beyond_cap_raises_and_holds_later_requests_without_sending(
     aura: MockAura, client: AuraClient
 ) -> None:

@@ -7,7 +7,8 @@ The request path (`_send`) is where the rules live:
   gets `AuraOutcomeUnknown` and must look before it acts again;
 - GET and DELETE (documented as safe to retry) are retried with capped, jittered backoff, and a
   `Retry-After` is a floor for the next try;
-- a 429 holds every request of the credential for its `Retry-After`; waits longer than
+- a 429 (or a 5xx with `Retry-After` on a GET/DELETE) holds every request of the credential
+  for its `Retry-After`; waits longer than
   `max_inline_wait` raise `AuraRateLimited(retry_after=...)` instead of sleeping.
 """
 
@@ -399,6 +400,10 @@ class AuraClient:
                         request_id=request_id,
                         retry_after=retry_after,
                     )
+                if retry_after is not None:
+                    # The service said when to come back: that holds for every request of this
+                    # credential, as a 429's Retry-After does (DESIGN, hard problem 3).
+                    self.budget.hold(retry_after)
                 delay = max(retry_after or 0.0, backoff_delay(attempt, rng=self._rng))
                 if attempt < self.max_retries and delay <= self.max_inline_wait:
                     attempt += 1

@@ -12,7 +12,8 @@ time (measured time x time scale):
 - time until all N are Ready, against the lower bound that the request budget and the
   provisioning time allow (each instance needs at least one POST and one GET);
 - requests sent by kind and 429s received (from the simulator's request log);
-- requests per settled instance per hour in steady state;
+- requests per settled instance per hour in steady state (a window of two drift intervals,
+  opened one drift interval after the last instance became Ready);
 - the operator's peak memory (VmHWM) and CPU time.
 
 Results go to bench/results/ as JSON, a Markdown table and a PNG plot.
@@ -226,6 +227,8 @@ class Bench:
         to_ready = (time.monotonic() - started) * self.scale
         log = httpx.get(f"{base_url}/_sim/requests").json()
         (self.workdir / "requests.json").write_text(json.dumps(log))
+        # Steady state: every instance has had its first drift read before the window opens.
+        time.sleep(DRIFT_INTERVAL * 1.2 / self.scale)
         steady_from = time.time()
         time.sleep(self.steady)
         steady_log = [

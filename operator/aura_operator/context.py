@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from aura_operator.aura import AuraClient, CredentialRegistry, Tenant, TenantSummary
 from aura_operator.aura.auth import credential_key
+from aura_operator.aura.client import RequestObserver
 from aura_operator.kube import Kube
 from aura_operator.metrics import Metrics
 from aura_operator.resource import AuraInstance
@@ -25,6 +26,30 @@ from aura_operator.settings import Settings
 
 KEY_CLIENT_ID = "AURA_CLIENT_ID"
 KEY_CLIENT_SECRET = "AURA_CLIENT_SECRET"  # noqa: S105 - a key name
+
+
+def make_client(
+    settings: Settings,
+    client_id: str,
+    client_secret: SecretStr,
+    *,
+    registry: CredentialRegistry | None = None,
+    observer: RequestObserver | None = None,
+) -> AuraClient:
+    """An AuraClient configured from the operator's settings."""
+    return AuraClient(
+        base_url=settings.api_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        registry=registry,
+        requests_per_minute=settings.requests_per_minute,
+        burst=settings.request_burst,
+        timeout=settings.http_timeout,
+        connect_timeout=settings.connect_timeout,
+        max_retries=settings.max_retries,
+        max_inline_wait=settings.max_inline_wait,
+        observer=observer,
+    )
 
 
 class CredentialsProblem(Exception):
@@ -141,16 +166,11 @@ class OperatorContext:
         key = credential_key(client_id, client_secret.get_secret_value())
         client = self._clients.get(key)
         if client is None:
-            s = self.settings
-            client = AuraClient(
-                base_url=s.api_url,
-                client_id=client_id,
-                client_secret=client_secret,
+            client = make_client(
+                self.settings,
+                client_id,
+                client_secret,
                 registry=self.registry,
-                timeout=s.http_timeout,
-                connect_timeout=s.connect_timeout,
-                max_retries=s.max_retries,
-                max_inline_wait=s.max_inline_wait,
                 observer=self.metrics,
             )
             self._clients[key] = client

@@ -32,7 +32,8 @@ def _run(args: argparse.Namespace) -> int:
 
 async def check(settings: Settings, *, out: list[str] | None = None) -> int:
     """Run the checks, print one line per finding; 0 when all pass."""
-    from aura_operator.aura import AuraClient, AuraError
+    from aura_operator.aura import AuraError
+    from aura_operator.context import make_client
 
     lines = out if out is not None else []
 
@@ -47,17 +48,7 @@ async def check(settings: Settings, *, out: list[str] | None = None) -> int:
         say("credential:         MISSING - set AURA_CLIENT_ID and AURA_CLIENT_SECRET")
         return 1
     say(f"credential:         client id {settings.client_id} (secret set)")
-    async with AuraClient(
-        base_url=settings.api_url,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        requests_per_minute=settings.requests_per_minute,
-        burst=settings.request_burst,
-        timeout=settings.http_timeout,
-        connect_timeout=settings.connect_timeout,
-        max_retries=settings.max_retries,
-        max_inline_wait=settings.max_inline_wait,
-    ) as aura:
+    async with make_client(settings, settings.client_id, settings.client_secret) as aura:
         try:
             tenants = await aura.list_tenants()
         except AuraError as exc:

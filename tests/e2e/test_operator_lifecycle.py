@@ -9,9 +9,7 @@ simulator's state and request log).
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -20,20 +18,8 @@ from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition, is_true
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 FINALIZER = "aura-operator.dev/finalizer"
-
-
-def wait_until(env: AuraEnv, predicate: Callable[[], T | None], *, what: str, timeout: float) -> T:
-    """Poll `predicate` until it returns something truthy; fail with the operator log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}\n{env.operator_log()[-4000:]}")
 
 
 def sim_instance(env: AuraEnv, instance_id: str) -> dict[str, Any] | None:
@@ -238,8 +224,7 @@ def test_delete_policy_delete_removes_instance_secret_and_backup(aura_env: AuraE
     assert instance_id in message
 
     assert backups() == []  # removed before the finalizer went
-    wait_until(
-        aura_env,
+    aura_env.wait_until(
         lambda: aura_env.secret("orders-connection") is None,
         what="the garbage collector to delete the connection Secret",
         timeout=30,
@@ -281,8 +266,7 @@ def test_force_finalize_releases_a_finalizer_that_cannot_succeed(aura_env: AuraE
         timeout=20,
     )
     assert "team-aura-credential" in condition(obj, "Ready")["message"]
-    message = wait_until(
-        aura_env,
+    message = aura_env.wait_until(
         lambda: next(
             (
                 m

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -20,20 +19,8 @@ from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 BACKUP_LABEL = "aura-operator.dev/backup=true"
-
-
-def wait_until(env: AuraEnv, predicate: Callable[[], T | None], *, what: str, timeout: float) -> T:
-    """Poll `predicate` until it returns something truthy; fail with the operator log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}\n{env.operator_log()[-4000:]}")
 
 
 def sim_instance(env: AuraEnv, instance_id: str) -> dict[str, Any]:
@@ -78,8 +65,7 @@ def test_backup_exists_and_a_deleted_secret_is_restored_with_the_same_password(
 
     aura_env.core.delete_namespaced_secret("orders-connection", aura_env.namespace)
     deleted_at = time.monotonic()
-    restored = wait_until(
-        aura_env,
+    restored = aura_env.wait_until(
         lambda: aura_env.secret("orders-connection"),
         what="the connection Secret to be restored",
         timeout=15,
@@ -167,8 +153,7 @@ def test_retain_keeps_the_instance_and_the_secret(aura_env: AuraEnv) -> None:
 
     aura_env.delete("orders")
     aura_env.wait_gone("orders")
-    wait_until(
-        aura_env,
+    aura_env.wait_until(
         lambda: aura_env.secret("canary") is None,
         what="the garbage collector to delete the canary Secret",
         timeout=30,
@@ -212,8 +197,7 @@ def test_a_foreign_secret_is_never_overwritten_and_blocks_creation(aura_env: Aur
     # Let a few backoff rounds pass (the condition is rewritten with a new next attempt each
     # time); the Secret stays exactly as its owner left it.
     first = condition(obj, "Synced").get("message")
-    wait_until(
-        aura_env,
+    aura_env.wait_until(
         lambda: condition(aura_env.get("orders") or {}, "Synced").get("message") != first,
         what="another reconcile attempt",
         timeout=15,

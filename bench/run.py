@@ -199,6 +199,12 @@ class Bench:
         )
         return ready, items
 
+    def _drift_interval(self, objects: client.CustomObjectsApi, namespace: str) -> float:
+        """The largest drift interval the operator reports (measured seconds; 0 if none)."""
+        _, items = self._ready(objects, namespace)
+        values = [(o.get("status") or {}).get("driftIntervalSeconds") or 0 for o in items]
+        return float(max(values, default=0))
+
     def _measure(
         self, api: client.ApiClient, namespace: str, base_url: str, operator: ManagedProcess
     ) -> Result:
@@ -216,7 +222,7 @@ class Bench:
         timeline: list[tuple[float, int]] = []
         deadline = started + max(600.0, 20 * lower_bound(self.n) / self.scale)
         while True:
-            ready, items = self._ready(objects, namespace)
+            ready, _ = self._ready(objects, namespace)
             elapsed = time.monotonic() - started
             timeline.append((elapsed * self.scale, ready))
             if ready == self.n:
@@ -227,19 +233,20 @@ class Bench:
         to_ready = (time.monotonic() - started) * self.scale
         log = httpx.get(f"{base_url}/_sim/requests").json()
         (self.workdir / "requests.json").write_text(json.dumps(log))
-        # Steady state: every instance has had its first drift read before the window opens.
-        time.sleep(DRIFT_INTERVAL * 1.2 / self.scale)
+        # Steady state: the window opens once every instance has had its first drift read, and
+        # lasts two drift intervals, as stretched for this N (the operator's own figure).
+        interval = max(DRIFT_INTERVAL / self.scale, self._drift_interval(objects, namespace))
+        time.sleep(interval * 1.2)
         steady_from = time.time()
-        time.sleep(self.steady)
+        window = self.steady or 2 * interval
+        time.sleep(window)
         steady_log = [
             e for e in httpx.get(f"{base_url}/_sim/requests").json() if e["time"] >= steady_from
         ]
-        _, items = self._ready(objects, namespace)
-        intervals = [(o.get("status") or {}).get("driftIntervalSeconds") for o in items]
-        drift = max((i for i in intervals if i), default=None)
+        drift = self._drift_interval(objects, namespace)
         rss, cpu = _proc_stats(operator.pid)
         kinds = Counter(_kind(e) for e in log)
-        steady_hours = self.steady * self.scale / 3600
+        steady_hours = window * self.scale / 3600
         bound = lower_bound(self.n)
         return Result(
             n=self.n,
@@ -251,7 +258,7 @@ class Bench:
             requests_total=len(log),
             rate_limited=sum(1 for e in log if e["status"] == 429),
             steady_requests_per_instance_hour=round(len(steady_log) / self.n / steady_hours, 1),
-            drift_interval_seconds=drift * self.scale if drift else None,
+            drift_interval_seconds=round(drift * self.scale, 1) if drift else None,
             peak_rss_mib=round(rss, 1),
             cpu_seconds=round(cpu, 1),
             ready_timeline=timeline,
@@ -263,14 +270,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--time-scale", type=float, default=20.0)
     parser.add_argument(
-        "--steady", type=float, default=None, help="steady-state window, measured seconds"
+        "--steady",
+        type=float,
+        default=None,
+        help="steady-state window in measured seconds (default: two drift intervals)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     for n in args.n:
-        steady = args.steady or 2 * DRIFT_INTERVAL / args.time_scale
+        steady = args.steady or 0.0
         workdir = args.out / f"n{n}"
         workdir.mkdir(parents=True, exist_ok=True)
         print(f"bench: N={n}, time scale {args.time_scale:g} ...", flush=True)

@@ -56,7 +56,7 @@ class Metrics:
         self.drift_interval = Gauge(
             "aura_operator_drift_interval_seconds",
             "Current interval between drift reads of settled instances (stretched to fit the "
-            "drift share of the budget), by credential (hashed client id).",
+            "drift share of the budget), by credential (its client id; never the secret).",
             ["credential"],
             registry=r,
         )

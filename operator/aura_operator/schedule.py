@@ -15,6 +15,7 @@ cost down without starving changes (which go first in the budget's priority queu
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,6 +25,20 @@ from dataclasses import dataclass, field
 class _Line:
     next_slot: float = 0.0
     members: set[str] = field(default_factory=set)
+    slots: list[float] = field(default_factory=list)  # reserved drift reads, sorted
+
+    def place(self, target: float, spacing: float, now: float) -> float:
+        """The first time at or after `target` at least `spacing` away from every reserved
+        slot; reserve it. Crowded lines push reads later (the interval stretches), sparse
+        ones keep every read at its own target (no ratchet towards the latest slot)."""
+        del self.slots[: bisect.bisect_left(self.slots, now - spacing)]
+        slot = target
+        i = bisect.bisect_left(self.slots, slot - spacing)
+        while i < len(self.slots) and self.slots[i] < slot + spacing:
+            slot = self.slots[i] + spacing
+            i += 1
+        bisect.insort(self.slots, slot)
+        return slot
 
 
 class DriftScheduler:
@@ -62,8 +77,7 @@ class DriftScheduler:
         line.members.add(uid)
         interval = self.interval(credential, rate_per_minute)
         spread = self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
-        slot = max(now + interval * spread, line.next_slot + self.spacing(rate_per_minute))
-        line.next_slot = slot
+        slot = line.place(now + interval * spread, self.spacing(rate_per_minute), now)
         return slot - now
 
     def next_startup_read(self, credential: str, rate_per_minute: float, now: float) -> float:

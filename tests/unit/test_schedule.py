@@ -29,6 +29,22 @@ def test_many_instances_stretch_the_interval_to_fit_the_share() -> None:
     assert per_minute <= 55 + 1
 
 
+def test_sparse_lines_keep_the_base_interval_over_many_cycles() -> None:
+    # 50 instances, each booking its next drift read when the previous one happens: the mean
+    # interval must stay at the base interval (no creep towards the latest reserved slot).
+    drift = DriftScheduler(interval=300, jitter=0.2, share=0.5, rng=random.Random(4))
+    due = {f"uid{i}": drift.next_drift_read("cred", f"uid{i}", 110, now=0.0) for i in range(50)}
+    intervals = []
+    for _ in range(2000):
+        uid, now = min(due.items(), key=lambda item: item[1])
+        delay = drift.next_drift_read("cred", uid, 110, now=now)
+        intervals.append(delay)
+        due[uid] = now + delay
+    mean = sum(intervals) / len(intervals)
+    assert 290 <= mean <= 310
+    assert max(intervals) <= 360 + 2  # jitter, plus at most a slot or two of spacing
+
+
 def test_credentials_have_separate_lines_and_released_objects_stop_counting() -> None:
     drift = DriftScheduler(interval=60, jitter=0.0, share=1.0, rng=random.Random(3))
     for i in range(120):

@@ -34,6 +34,15 @@ from tests.contract.mock_aura import CREATED, INSTANCE, MockAura, data, error
 
 SECRET = "client-secret-value"
 TENANT = "6981ace7-efe8-4f5c-b7c5-267b5162ce91"
+CREATE = {
+    "name": "orders",
+    "version": "5",
+    "region": "europe-west1",
+    "memory": "8GB",
+    "type": "enterprise-db",
+    "tenant_id": TENANT,
+    "cloud_provider": "gcp",
+}
 
 
 def make_client(
@@ -270,15 +279,7 @@ async def test_post_answered_5xx_is_sent_exactly_once(
 ) -> None:
     aura.on("POST", "/v1/instances", error(status, "upstream trouble", **{"Retry-After": "1"}))
     with pytest.raises(AuraOutcomeUnknown) as info:
-        await client.create_instance(
-            name="orders",
-            version="5",
-            region="europe-west1",
-            memory="8GB",
-            type="enterprise-db",
-            tenant_id=TENANT,
-            cloud_provider="gcp",
-        )
+        await client.create_instance(**CREATE)
     assert info.value.status == status
     assert "not resent" in str(info.value)
     assert [s.method for s in aura.api_requests()] == ["POST"]
@@ -295,15 +296,7 @@ async def test_post_timeout_or_dropped_connection_is_outcome_unknown(
 
     aura.on("POST", "/v1/instances", fail)
     with pytest.raises(AuraOutcomeUnknown):
-        await client.create_instance(
-            name="orders",
-            version="5",
-            region="europe-west1",
-            memory="8GB",
-            type="enterprise-db",
-            tenant_id=TENANT,
-            cloud_provider="gcp",
-        )
+        await client.create_instance(**CREATE)
     assert len(aura.api_requests()) == 1
 
 
@@ -612,15 +605,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
     caplog.set_level(logging.DEBUG)
     aura.on("POST", "/v1/instances", data(CREATED, 202))
     aura.on("GET", "/v1/instances/db1d1234", error(403, "expired"), error(500, "boom"))
-    created = await client.create_instance(
-        name="orders",
-        version="5",
-        region="europe-west1",
-        memory="8GB",
-        type="enterprise-db",
-        tenant_id=TENANT,
-        cloud_provider="gcp",
-    )
+    created = await client.create_instance(**CREATE)
     with pytest.raises(AuraServerError) as info:
         await client.get_instance("db1d1234")
     texts = [

@@ -59,6 +59,20 @@ def is_true(obj: dict[str, Any], type_: str) -> bool:
     return condition(obj, type_).get("status") == "True"
 
 
+def synced(obj: dict[str, Any], reason: str, status: str = "True") -> bool:
+    cond = condition(obj, "Synced")
+    return cond.get("status") == status and cond.get("reason") == reason
+
+
+def settled(obj: dict[str, Any]) -> bool:
+    """Ready, Synced and the spec's current generation fully applied."""
+    return (
+        is_true(obj, "Ready")
+        and synced(obj, "ReconcileSuccess")
+        and (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
+    )
+
+
 @dataclass
 class AuraEnv:
     namespace: str

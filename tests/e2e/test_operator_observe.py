@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.aura_env import AuraEnv, condition, is_true
+from tests.e2e.aura_env import AuraEnv, condition, is_true, settled, synced
 
 pytestmark = pytest.mark.e2e
 
@@ -49,20 +49,6 @@ def writes(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
         for r in requests
         if r["method"] != "GET" and r["path"] != "/oauth/token"
     ]
-
-
-def synced(obj: dict[str, Any], reason: str, status: str = "True") -> bool:
-    cond = condition(obj, "Synced")
-    return cond.get("status") == status and cond.get("reason") == reason
-
-
-def settled(obj: dict[str, Any]) -> bool:
-    """Ready, Synced and the spec's current generation fully applied."""
-    return (
-        is_true(obj, "Ready")
-        and synced(obj, "ReconcileSuccess")
-        and (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
-    )
 
 
 # ------------------------------------------------------------------ 6. adopt and observe

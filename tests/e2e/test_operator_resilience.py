@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition, is_true
+from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition, is_true, settled, synced
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +29,6 @@ TOKEN_PREFIX = (
     .rstrip(b"=")
     .decode()
 )
-
-
-def synced(obj: dict[str, Any], reason: str, status: str = "True") -> bool:
-    cond = condition(obj, "Synced")
-    return cond.get("status") == status and cond.get("reason") == reason
-
-
-def settled(obj: dict[str, Any]) -> bool:
-    return (
-        is_true(obj, "Ready")
-        and synced(obj, "ReconcileSuccess")
-        and (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
-    )
 
 
 def epoch(stamp: str) -> float:

@@ -133,16 +133,7 @@ async def test_create_sends_snake_case_body_without_none_fields(
     )
     assert created.password.get_secret_value() == "pa55-only-once"
     body = aura.api_requests()[0].json()
-    assert body == {
-        "name": "orders",
-        "version": "5",
-        "region": "europe-west1",
-        "memory": "8GB",
-        "type": "enterprise-db",
-        "tenant_id": TENANT,
-        "cloud_provider": "gcp",
-        "storage": "16GB",
-    }
+    assert body == {**CREATE, "storage": "16GB"}
 
 
 @pytest.mark.parametrize(

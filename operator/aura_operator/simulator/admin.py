@@ -7,14 +7,13 @@ behaviour. The admin API has no authentication: bind the simulator to 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aura_operator.simulator.config import SimulatorConfig
-from aura_operator.simulator.errors import ApiError, bad_request
+from aura_operator.simulator.errors import ApiError, bad_request, json_body
 from aura_operator.simulator.faults import Fault, FaultSpec
 from aura_operator.simulator.model import SimInstance
 
@@ -111,19 +110,6 @@ def _ok(payload: Any, status: int = 200) -> web.Response:
     return web.json_response(payload, status=status)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body
-
-
 def _parse(model: type[_M], body: dict[str, Any]) -> _M:
     try:
         return model.model_validate(body)
@@ -156,7 +142,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
         return _ok([f.model_dump(mode="json") for f in runtime.faults.list()])
 
     async def add_fault(request: web.Request) -> web.Response:
-        fault = inject(runtime, _parse(FaultSpec, await _body(request)))
+        fault = inject(runtime, _parse(FaultSpec, await json_body(request)))
         return _ok(fault.model_dump(mode="json"), 201)
 
     async def clear_faults(_: web.Request) -> web.Response:
@@ -169,12 +155,12 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
         return _ok({"removed": True})
 
     async def ambiguous(request: web.Request) -> web.Response:
-        spec = _parse(AmbiguousCreate, await _body(request))
+        spec = _parse(AmbiguousCreate, await json_body(request))
         fault = ambiguous_create(runtime, spec.count, spec.mode)
         return _ok(fault.model_dump(mode="json"), 201)
 
     async def failed_create(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await json_body(request)
         count = body.get("count", 1)
         if not isinstance(count, int) or count < 1:
             raise bad_request("count must be a positive integer", "count")
@@ -182,24 +168,24 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
         return _ok({"failing_creates": runtime.state.failing_creates}, 201)
 
     async def status(request: web.Request) -> web.Response:
-        change = _parse(StatusChange, await _body(request))
+        change = _parse(StatusChange, await json_body(request))
         instance = force_status(runtime, request.match_info["instanceId"], change)
         return _ok(instance.model_dump(mode="json"))
 
     async def snapshot_status(request: web.Request) -> web.Response:
-        change = _parse(StatusChange, await _body(request))
+        change = _parse(StatusChange, await json_body(request))
         snapshot = runtime.state.force_snapshot_status(
             request.match_info["instanceId"], request.match_info["snapshotId"], change.status
         )
         return _ok(snapshot.model_dump(mode="json"))
 
     async def console_change(request: web.Request) -> web.Response:
-        change = _parse(ConsoleChange, await _body(request))
+        change = _parse(ConsoleChange, await json_body(request))
         instance = console(runtime, request.match_info["instanceId"], change)
         return _ok(instance.model_dump(mode="json"))
 
     async def expire_tokens(request: web.Request) -> web.Response:
-        client_id = (await _body(request)).get("client_id")
+        client_id = (await json_body(request)).get("client_id")
         return _ok({"expired": runtime.tokens.expire(client_id)})
 
     async def get_config(_: web.Request) -> web.Response:
@@ -207,7 +193,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
 
     async def patch_config(request: web.Request) -> web.Response:
         try:
-            config = update_config(runtime, await _body(request))
+            config = update_config(runtime, await json_body(request))
         except ValidationError as error:
             raise bad_request(str(error.errors()[0]["msg"]), "config") from None
         return _ok(config.model_dump(mode="json"))

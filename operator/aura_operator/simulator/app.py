@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from aura_operator.simulator import admin
-from aura_operator.simulator.errors import ApiError, bad_request, error_body
+from aura_operator.simulator.errors import ApiError, error_body, json_body
 from aura_operator.simulator.faults import Fault
 from aura_operator.simulator.gateway import RequestRecord, request_id
 from aura_operator.simulator.oauth import RUNTIME, basic, bearer, token
@@ -42,21 +42,6 @@ def _runtime(request: web.Request) -> Runtime:
 
 def _visible(request: web.Request) -> set[str]:
     return _runtime(request).visible_tenants(request[_CLIENT_ID])
-
-
-async def _json_body(request: web.Request, *, required: bool = False) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        if required:
-            raise bad_request("a JSON request body is required")
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body
 
 
 # ------------------------------------------------------------------- gateway
@@ -254,7 +239,7 @@ async def list_instances(request: web.Request) -> web.Response:
 
 
 async def create_instance(request: web.Request) -> web.Response:
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     instance = _runtime(request).state.create_instance(body, _visible(request))
     return data(instance.to_created(), 202)
 
@@ -266,7 +251,7 @@ async def get_instance(request: web.Request) -> web.Response:
 
 async def update_instance(request: web.Request) -> web.Response:
     runtime = _runtime(request)
-    body = await _json_body(request)
+    body = await json_body(request)
     instance, accepted = runtime.state.update_instance(
         request.match_info["instanceId"], body, _visible(request)
     )
@@ -287,7 +272,7 @@ def _action(name: str, status: int = 202) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         state = _runtime(request).state
         instance_id = request.match_info["instanceId"]
-        body = await _json_body(request)
+        body = await json_body(request)
         visible = _visible(request)
         if name == "pause":
             instance = state.pause(instance_id, visible)
@@ -314,7 +299,7 @@ async def list_snapshots(request: web.Request) -> web.Response:
 
 
 async def create_snapshot(request: web.Request) -> web.Response:
-    await _json_body(request)
+    await json_body(request)
     state = _runtime(request).state
     snapshot = state.create_snapshot(request.match_info["instanceId"], _visible(request))
     return data({"snapshot_id": snapshot.snapshot_id}, 202)
@@ -329,7 +314,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
 
 
 async def restore_snapshot(request: web.Request) -> web.Response:
-    await _json_body(request)
+    await json_body(request)
     instance = _runtime(request).state.restore(
         request.match_info["instanceId"], request.match_info["snapshotId"], _visible(request)
     )

@@ -7,7 +7,10 @@ documented shape, with the documented `reason` keys, and nothing else.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
+
+from aiohttp import web
 
 Shape = Literal["errors", "gateway"]
 
@@ -81,3 +84,19 @@ def wrong_state(instance_id: str, status: str, action: str) -> ApiError:
         f"Instance {instance_id} is {status} and cannot be {action}",
         "invalid-database-state",
     )
+
+
+async def json_body(request: web.Request, *, required: bool = False) -> dict[str, Any]:
+    """The request's JSON object ({} when empty); a 400 naming the problem otherwise."""
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise bad_request("a JSON request body is required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_request("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    return body

@@ -59,7 +59,9 @@ async def eventually(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.002)
+        # 20 ms: fine enough to see a 300 ms transient state, coarse enough that a long wait
+        # stays far below the simulator's 125 requests/minute (a 429 has no `data`).
+        await asyncio.sleep(0.02)
 
 
 class Api:

@@ -58,10 +58,10 @@ from aura_operator.aura.ratelimit import (
     BudgetHold,
     CredentialBudget,
     Priority,
-    backoff_delay,
     parse_retry_after,
 )
 from aura_operator.aura.registry import CredentialRegistry
+from aura_operator.aura.retry import RetryDecision, decide, is_server_error
 
 logger = logging.getLogger(__name__)
 
@@ -332,24 +332,26 @@ class AuraClient:
                 )
             except httpx.TransportError as exc:
                 self._observe(method, path, 0, started)
-                kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
-                if not retry_safe:
+                kind = _transport_kind(exc)
+                decision = self._decide(None, retry_safe, attempt, None)
+                if decision.outcome_unknown:
                     raise AuraOutcomeUnknown(
-                        f"{kind} ({type(exc).__name__}); the request may or may not have been "
-                        "applied and is not resent",
+                        f"{kind}; the request may or may not have been applied and is not resent",
                         method=method,
                         path=path,
                     ) from None
-                if attempt < self.max_retries:
-                    delay = backoff_delay(attempt, rng=self._rng)
+                if decision.retry:
                     attempt += 1
-                    logger.debug("aura %s %s: %s, retry in %.1fs", method, path, kind, delay)
-                    await self._clock.sleep(delay)
+                    logger.debug(
+                        "aura %s %s: %s, retry in %.1fs", method, path, kind, decision.delay
+                    )
+                    await self._clock.sleep(decision.delay)
                     continue
                 raise AuraTransportError(
-                    f"{kind} ({type(exc).__name__}) after {attempt + 1} attempts",
+                    f"{kind} after {attempt + 1} attempts",
                     method=method,
                     path=path,
+                    retry_after=decision.delay,
                 ) from None
             status = response.status_code
             self._observe(method, path, status, started)
@@ -379,40 +381,47 @@ class AuraClient:
                 request_id=request_id,
                 retry_after=retry_after,
             )
-            if status == 429:
-                wait = retry_after if retry_after is not None else backoff_delay(attempt)
-                error.retry_after = wait
-                self.budget.hold(wait)
-                if retry_safe and attempt < self.max_retries and wait <= self.max_inline_wait:
-                    attempt += 1
-                    continue  # _acquire waits out the hold for every caller of this credential
-                raise error
-            if status >= 500 and status != 501:
-                if not retry_safe:
-                    raise AuraOutcomeUnknown(
-                        f"HTTP {status}; the request may or may not have been applied and is "
-                        "not resent" + (f": {error.message}" if error.messages else ""),
-                        method=method,
-                        path=path,
-                        status=status,
-                        reason=error.reason,
-                        messages=error.messages,
-                        request_id=request_id,
-                        retry_after=retry_after,
-                    )
-                if retry_after is not None:
-                    # The service said when to come back: that holds for every request of this
-                    # credential, as a 429's Retry-After does (DESIGN, hard problem 3).
-                    self.budget.hold(retry_after)
-                delay = max(retry_after or 0.0, backoff_delay(attempt, rng=self._rng))
-                if attempt < self.max_retries and delay <= self.max_inline_wait:
-                    attempt += 1
-                    logger.debug("aura %s %s: HTTP %d, retry in %.1fs", method, path, status, delay)
-                    await self._clock.sleep(delay)
-                    continue
-                error.retry_after = delay
-                raise error
+            decision = self._decide(status, retry_safe, attempt, retry_after)
+            if decision.hold is not None:
+                # A 429's Retry-After, or a 5xx's, holds every request of this credential
+                # (DESIGN, hard problem 5); `_acquire` waits it out for every caller.
+                self.budget.hold(decision.hold)
+            if decision.outcome_unknown:
+                raise AuraOutcomeUnknown(
+                    f"HTTP {status}; the request may or may not have been applied and is "
+                    "not resent" + (f": {error.message}" if error.messages else ""),
+                    method=method,
+                    path=path,
+                    status=status,
+                    reason=error.reason,
+                    messages=error.messages,
+                    request_id=request_id,
+                    retry_after=retry_after,
+                )
+            if decision.retry:
+                attempt += 1
+                logger.debug(
+                    "aura %s %s: HTTP %d, retry in %.1fs", method, path, status, decision.delay
+                )
+                if decision.hold is None:
+                    await self._clock.sleep(decision.delay)
+                continue
+            if status == 429 or is_server_error(status):
+                error.retry_after = decision.delay
             raise error
+
+    def _decide(
+        self, status: int | None, retry_safe: bool, attempt: int, retry_after: float | None
+    ) -> RetryDecision:
+        return decide(
+            status=status,
+            retry_safe=retry_safe,
+            attempt=attempt,
+            retry_after=retry_after,
+            max_retries=self.max_retries,
+            max_inline_wait=self.max_inline_wait,
+            rng=self._rng,
+        )
 
     def _observe(self, method: str, path: str, status: int, started: float) -> None:
         if self._observer is not None:
@@ -455,12 +464,18 @@ class AuraClient:
                 )
             except httpx.TransportError as exc:
                 self._observe("POST", path, 0, started)
-                if attempt < self.max_retries:
-                    await self._clock.sleep(backoff_delay(attempt, rng=self._rng))
+                decision = self._decide(None, True, attempt, None)
+                if decision.retry:
                     attempt += 1
+                    await self._clock.sleep(decision.delay)
                     continue
-                raise AuraTokenError(
-                    f"token endpoint unreachable ({type(exc).__name__})", method="POST", path=path
+                # No answer says nothing about the credential: transient, never "refused".
+                raise AuraTransportError(
+                    f"token endpoint unreachable ({_transport_kind(exc)}) after "
+                    f"{attempt + 1} attempts",
+                    method="POST",
+                    path=path,
+                    retry_after=decision.delay,
                 ) from None
             status = response.status_code
             self._observe("POST", path, status, started)
@@ -468,20 +483,20 @@ class AuraClient:
                 try:
                     return TokenResponse.model_validate(response.json())
                 except ValueError:
-                    raise AuraTokenError(
+                    raise AuraUnexpectedResponse(
                         "token endpoint returned an unreadable body",
                         method="POST",
                         path=path,
                         status=status,
                     ) from None
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
-            retryable = status == 429 or (status >= 500 and status != 501)
-            delay = max(retry_after or 0.0, backoff_delay(attempt, rng=self._rng))
-            if status == 429:
-                self.budget.hold(delay)
-            if retryable and attempt < self.max_retries and delay <= self.max_inline_wait:
+            decision = self._decide(status, True, attempt, retry_after)
+            if decision.hold is not None:
+                self.budget.hold(decision.hold)
+            if decision.retry:
                 attempt += 1
-                await self._clock.sleep(delay)
+                if decision.hold is None:
+                    await self._clock.sleep(decision.delay)
                 continue
             cause = error_from_response(
                 method="POST",
@@ -491,24 +506,36 @@ class AuraClient:
                 request_id=response.headers.get("x-request-id"),
                 retry_after=retry_after,
             )
-            cls: type[AuraError] = AuraRateLimited if status == 429 else AuraTokenError
-            if status >= 500:
+            transient = status == 429 or is_server_error(status)
+            cls: type[AuraError] = AuraTokenError
+            if status == 429:
+                cls = AuraRateLimited
+            elif is_server_error(status):
                 cls = AuraServerError
+            elif status not in (400, 401, 403):
+                cls = AuraUnexpectedResponse
             hint = (
                 "the client id or secret is wrong, or the credential was deleted"
                 if status == 401
                 else cause.message
             )
             raise cls(
-                f"token request refused: {hint}",
+                f"token request refused: {hint}"
+                if cls is AuraTokenError
+                else f"token request: {hint}",
                 method="POST",
                 path=path,
                 status=status,
                 reason=cause.reason,
                 messages=cause.messages,
                 request_id=cause.request_id,
-                retry_after=delay if retryable else None,
+                retry_after=decision.delay if transient else None,
             )
+
+
+def _transport_kind(exc: httpx.TransportError) -> str:
+    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
+    return f"{kind} ({type(exc).__name__})"
 
 
 def _compact(fields: Mapping[str, Any]) -> dict[str, Any]:

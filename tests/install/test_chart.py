@@ -117,14 +117,26 @@ def test_a_broken_manifest_is_caught_by_the_validation() -> None:
 
 def test_chart_crds_are_the_crds_directory() -> None:
     chart_crds = sorted(p.name for p in (CHART / "crds").iterdir())
-    source = sorted(
-        p.name for p in (ROOT / "crds").glob("*.yaml") if p.name != "kustomization.yaml"
-    )
+    source = sorted(p.name for p in (ROOT / "crds").glob("*.yaml"))
     assert chart_crds == source
     for name in source:
         assert (CHART / "crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes(), (
             f"charts/aura-operator/crds/{name} differs from crds/{name}: copy it over"
         )
+
+
+def test_crds_directory_holds_only_kubernetes_objects() -> None:
+    """`kubectl apply -f crds/` applies every *.yaml, *.yml and *.json file: each must be a CRD
+    (the kustomization that deploy/ uses is the extension-less `crds/Kustomization`)."""
+    files = [p for p in (ROOT / "crds").iterdir() if p.suffix in (".yaml", ".yml", ".json")]
+    assert files
+    for path in files:
+        kinds = [d["kind"] for d in yaml.safe_load_all(path.read_text()) if d]
+        assert kinds == ["CustomResourceDefinition"], f"{path.name}: {kinds}"
+    result = run_tool("kubectl", "kustomize", str(ROOT / "crds"))
+    assert [d["kind"] for d in yaml.safe_load_all(result.stdout) if d] == [
+        "CustomResourceDefinition"
+    ] * len(files)
 
 
 def test_deploy_manifests_are_the_rendered_chart() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aura_operator.simulator import (
+from aura_simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_TENANT_ID,

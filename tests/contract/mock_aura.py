@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from aura_operator.aura.clock import FakeClock
+from tests.clock import FakeClock
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -23,7 +23,7 @@ from aura_operator.aura import (
     AuraUnauthorized,
     AuraUnsupportedForTier,
 )
-from aura_operator.simulator import DEMO_TENANT_ID, Simulator
+from aura_simulator import DEMO_TENANT_ID, Simulator
 from tests.contract.conftest import _tls, eventually, wait_gone, wait_status
 
 CREATE = {

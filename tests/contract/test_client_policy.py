@@ -27,9 +27,9 @@ from aura_operator.aura import (
     AuraUnauthorized,
     AuraUnexpectedResponse,
     CredentialRegistry,
-    FakeClock,
     Priority,
 )
+from tests.clock import FakeClock
 from tests.contract.mock_aura import CREATED, INSTANCE, MockAura, data, error
 
 SECRET = "client-secret-value"

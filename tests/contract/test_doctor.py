@@ -6,7 +6,7 @@ from pydantic import SecretStr
 
 from aura_operator.doctor import check
 from aura_operator.settings import Settings
-from aura_operator.simulator import Simulator
+from aura_simulator import Simulator
 
 
 def settings_for(sim: Simulator, secret: str) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from aura_operator.simulator import Simulator
+from aura_simulator import Simulator
 from tests.contract.conftest import Api, instance_body, running_instance, wait_gone, wait_status
 
 

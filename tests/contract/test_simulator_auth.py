@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 
-from aura_operator.simulator import Simulator, SimulatorConfig
+from aura_simulator import Simulator, SimulatorConfig
 from tests.contract.conftest import Api, StartSim, eventually, fetch_token, http_client
 
 

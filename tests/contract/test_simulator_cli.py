@@ -1,4 +1,6 @@
-"""`aura-operator simulator` as users run it: a separate process, its first stdout line, SIGTERM."""
+"""The simulator's command line as users run it: a separate process, its first stdout line,
+SIGTERM; both as `aura-operator simulator` (an entry point of the operator's command line) and as
+`python -m aura_simulator`."""
 
 from __future__ import annotations
 
@@ -18,16 +20,21 @@ LISTENING = re.compile(r"^aura-simulator: listening on (http://127\.0\.0\.1:(\d+
 StartCli = Callable[..., Awaitable[tuple[asyncio.subprocess.Process, str]]]
 
 
-@pytest.fixture
-async def start_cli() -> AsyncIterator[StartCli]:
+COMMANDS = {
+    "aura-operator simulator": ("-m", "aura_operator", "simulator"),
+    "python -m aura_simulator": ("-m", "aura_simulator"),
+}
+
+
+@pytest.fixture(params=sorted(COMMANDS))
+async def start_cli(request: pytest.FixtureRequest) -> AsyncIterator[StartCli]:
     procs: list[asyncio.subprocess.Process] = []
+    command = COMMANDS[request.param]
 
     async def start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "aura_operator",
-            "simulator",
+            *command,
             "--port",
             "0",
             *args,
@@ -105,14 +112,13 @@ async def test_cli_state_file_and_config_file(start_cli: StartCli, tmp_path: Pat
     assert await _stop(proc) == 0
 
 
-async def test_cli_refuses_a_bad_config_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+async def test_cli_refuses_a_bad_config_file(tmp_path: Path, command: str) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("tenants: 3\n", encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "aura_operator",
-        "simulator",
+        *COMMANDS[command],
         "--port",
         "0",
         "--config",

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aura_operator.simulator import Simulator
+from aura_simulator import Simulator
 from tests.contract.conftest import (
     Api,
     StartSim,

@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 
-from aura_operator.simulator import DEMO_TENANT_ID, Simulator, SimulatorConfig
-from aura_operator.simulator.config import Credential, demo_tenant
+from aura_simulator import DEMO_TENANT_ID, Simulator, SimulatorConfig
+from aura_simulator.config import Credential, demo_tenant
 from tests.contract.conftest import (
     Api,
     StartSim,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from aura_operator.simulator import DEMO_TENANT_ID, Simulator, SimulatorConfig
-from aura_operator.simulator.config import Durations, demo_tenant
+from aura_simulator import DEMO_TENANT_ID, Simulator, SimulatorConfig
+from aura_simulator.config import Durations, demo_tenant
 from tests.contract.conftest import (
     Api,
     StartSim,

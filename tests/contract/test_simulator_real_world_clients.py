@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from aura_operator.simulator import DEMO_TENANT_ID, Simulator
+from aura_simulator import DEMO_TENANT_ID, Simulator
 from tests.contract.conftest import _tls, eventually
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aura_operator.simulator import Simulator
+from aura_simulator import Simulator
 from tests.contract.conftest import Api, eventually, running_instance, wait_status
 
 

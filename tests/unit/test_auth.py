@@ -7,8 +7,8 @@ import asyncio
 from pydantic import SecretStr
 
 from aura_operator.aura.auth import TokenCache, client_id_key, credential_key
-from aura_operator.aura.clock import FakeClock
 from aura_operator.aura.models import TokenResponse
+from tests.clock import FakeClock
 
 
 def test_credential_key_covers_id_and_secret_and_hides_both() -> None:

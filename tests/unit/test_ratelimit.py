@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aura_operator.aura.clock import FakeClock
 from aura_operator.aura.ratelimit import (
     BudgetHold,
     CredentialBudget,
@@ -16,6 +15,7 @@ from aura_operator.aura.ratelimit import (
     backoff_delay,
     parse_retry_after,
 )
+from tests.clock import FakeClock
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 """The Aura API client (`AuraClient`), its models, typed errors and request budget."""
 
 from aura_operator.aura.client import USER_AGENT, AuraClient
-from aura_operator.aura.clock import Clock, FakeClock, SystemClock
+from aura_operator.aura.clock import Clock, SystemClock
 from aura_operator.aura.errors import (
     AuraBadRequest,
     AuraConflict,
@@ -65,7 +65,6 @@ __all__ = [
     "CreatedInstance",
     "CredentialBudget",
     "CredentialRegistry",
-    "FakeClock",
     "Instance",
     "InstanceConfiguration",
     "InstanceStatus",

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aura_operator.simulator import validation
-from aura_operator.simulator.core import StateCore
-from aura_operator.simulator.errors import (
+from aura_simulator import validation
+from aura_simulator.core import StateCore
+from aura_simulator.errors import (
     ApiError,
     bad_request,
     instance_not_found,
     wrong_state,
 )
-from aura_operator.simulator.model import (
+from aura_simulator.model import (
     GONE,
     INSTANCE_STATUSES,
     SNAPSHOT_STATUSES,

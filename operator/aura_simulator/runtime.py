@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aura_operator.simulator.config import SimulatorConfig
-from aura_operator.simulator.faults import Faults
-from aura_operator.simulator.gateway import RateLimiter, RequestRecord, TokenStore
-from aura_operator.simulator.state import SimState
+from aura_simulator.config import SimulatorConfig
+from aura_simulator.faults import Faults
+from aura_simulator.gateway import RateLimiter, RequestRecord, TokenStore
+from aura_simulator.state import SimState
 
 #: Entries kept in the request log (`sim.requests`, `GET /_sim/requests`).
 REQUEST_LOG_LIMIT = 100_000

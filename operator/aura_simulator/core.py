@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aura_operator.simulator import validation
-from aura_operator.simulator.config import SimulatorConfig, TenantConfig
-from aura_operator.simulator.errors import (
+from aura_simulator import validation
+from aura_simulator.config import SimulatorConfig, TenantConfig
+from aura_simulator.errors import (
     ApiError,
     bad_request,
     instance_not_found,
@@ -26,7 +26,7 @@ from aura_operator.simulator.errors import (
     tenant_not_found,
     wrong_state,
 )
-from aura_operator.simulator.model import (
+from aura_simulator.model import (
     GONE,
     TRANSIENT,
     SimInstance,

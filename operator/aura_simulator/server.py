@@ -14,14 +14,14 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from aura_operator.simulator import admin
-from aura_operator.simulator.app import build_app
-from aura_operator.simulator.config import SimulatorConfig
-from aura_operator.simulator.faults import Fault, FaultSpec
-from aura_operator.simulator.gateway import RequestRecord
-from aura_operator.simulator.model import SimInstance
-from aura_operator.simulator.runtime import Runtime
-from aura_operator.simulator.state import SimState
+from aura_simulator import admin
+from aura_simulator.app import build_app
+from aura_simulator.config import SimulatorConfig
+from aura_simulator.faults import Fault, FaultSpec
+from aura_simulator.gateway import RequestRecord
+from aura_simulator.model import SimInstance
+from aura_simulator.runtime import Runtime
+from aura_simulator.state import SimState
 
 
 class Simulator:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aura_operator.simulator.config import InstanceConfiguration, TenantConfig
-from aura_operator.simulator.errors import bad_request
-from aura_operator.simulator.model import gigabytes
+from aura_simulator.config import InstanceConfiguration, TenantConfig
+from aura_simulator.errors import bad_request
+from aura_simulator.model import gigabytes
 
 INSTANCE_TYPES = (
     "enterprise-db",

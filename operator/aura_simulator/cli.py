@@ -1,7 +1,9 @@
-"""`aura-operator simulator`: serve the simulated Aura API until SIGINT or SIGTERM.
+"""`aura-operator simulator` and `python -m aura_simulator`: serve the API until SIGINT/SIGTERM.
 
-The first line on stdout is exactly `aura-simulator: listening on http://HOST:PORT`, flushed at
-once, so that scripts and test harnesses can start it with `--port 0` and read the URL.
+The operator's command line finds `register` through the entry-point group
+`aura_operator.commands` (declared in pyproject.toml), so the operator package never imports the
+simulator. The first line on stdout is exactly `aura-simulator: listening on http://HOST:PORT`,
+flushed at once, so that scripts and test harnesses can start it with `--port 0` and read the URL.
 """
 
 from __future__ import annotations
@@ -10,21 +12,39 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aura_operator.simulator.config import SimulatorConfig
+    from aura_simulator.config import SimulatorConfig
+
+
+DESCRIPTION = (
+    "Serve a faithful local Aura API (tenant 'demo', credential "
+    "aura-demo/aura-demo-secret) with an admin API under /_sim/."
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `simulator` to a command line (the `aura_operator.commands` entry point)."""
     parser = subparsers.add_parser(
-        "simulator",
-        help="serve a local simulation of the Aura API",
-        description=(
-            "Serve a faithful local Aura API (tenant 'demo', credential "
-            "aura-demo/aura-demo-secret) with an admin API under /_sim/."
-        ),
+        "simulator", help="serve a local simulation of the Aura API", description=DESCRIPTION
     )
+    add_arguments(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The stand-alone command line of `python -m aura_simulator`."""
+    parser = argparse.ArgumentParser(prog="python -m aura_simulator", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8088, help="port to bind; 0 picks a free one (default 8088)"
@@ -49,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def load_config(args: argparse.Namespace) -> SimulatorConfig:
-    from aura_operator.simulator.config import SimulatorConfig
+    from aura_simulator.config import SimulatorConfig
 
     config = SimulatorConfig.from_file(args.config) if args.config else SimulatorConfig()
     changes: dict[str, object] = {}
@@ -80,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, config: SimulatorConfig) -> None:
-    from aura_operator.simulator.server import Simulator
+    from aura_simulator.server import Simulator
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ import binascii
 
 from aiohttp import web
 
-from aura_operator.simulator.runtime import Runtime
+from aura_simulator.runtime import Runtime
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 

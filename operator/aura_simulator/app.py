@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
-from aura_operator.simulator import admin
-from aura_operator.simulator.errors import ApiError, error_body, json_body
-from aura_operator.simulator.faults import Fault
-from aura_operator.simulator.gateway import RequestRecord, request_id
-from aura_operator.simulator.oauth import RUNTIME, basic, bearer, token
-from aura_operator.simulator.runtime import Runtime
+from aura_simulator import admin
+from aura_simulator.errors import ApiError, error_body, json_body
+from aura_simulator.faults import Fault
+from aura_simulator.gateway import RequestRecord, request_id
+from aura_simulator.oauth import RUNTIME, basic, bearer, token
+from aura_simulator.runtime import Runtime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)

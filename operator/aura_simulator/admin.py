@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aura_operator.simulator.config import SimulatorConfig
-from aura_operator.simulator.errors import ApiError, bad_request, json_body
-from aura_operator.simulator.faults import Fault, FaultSpec
-from aura_operator.simulator.model import SimInstance
+from aura_simulator.config import SimulatorConfig
+from aura_simulator.errors import ApiError, bad_request, json_body
+from aura_simulator.faults import Fault, FaultSpec
+from aura_simulator.model import SimInstance
 
 if TYPE_CHECKING:
-    from aura_operator.simulator.runtime import Runtime
+    from aura_simulator.runtime import Runtime
 
 _M = TypeVar("_M", bound=BaseModel)
 

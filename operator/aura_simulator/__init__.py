@@ -1,8 +1,10 @@
-"""A faithful local Aura API for tests, the demo and users' CI (see the README's section).
+"""A faithful local Aura API for tests, the demo and users' CI (docs/simulator.md).
 
-`async with Simulator(time_scale=100) as sim:` serves the API at `sim.base_url`; the
-`aura-operator simulator` command serves it until stopped. The names below are imported lazily
-so that building the `aura-operator` command line (which imports `simulator.cli`) stays cheap.
+A package of its own beside `aura_operator`, in the same distribution: the operator never
+imports it, so nothing test-only ships in the operator's import graph. `async with
+Simulator(time_scale=100) as sim:` serves the API at `sim.base_url`; `aura-operator simulator`
+and `python -m aura_simulator` serve it until stopped. The names below are imported lazily so
+that building the `aura-operator` command line (which loads `aura_simulator.cli`) stays cheap.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aura_operator.simulator.config import (
+    from aura_simulator.config import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
         DEMO_TENANT_ID,
         SimulatorConfig,
     )
-    from aura_operator.simulator.faults import Fault, FaultSpec
-    from aura_operator.simulator.gateway import RequestRecord
-    from aura_operator.simulator.server import Simulator
+    from aura_simulator.faults import Fault, FaultSpec
+    from aura_simulator.gateway import RequestRecord
+    from aura_simulator.server import Simulator
 
 _EXPORTS = {
     "DEMO_CLIENT_ID": "config",

@@ -62,7 +62,7 @@ manifests: $(STAMP)
 ## demo: a local control plane, the Aura simulator and the operator; an AuraInstance becomes
 ## Ready (DEMO_ARGS=--keep leaves it all running)
 demo: $(STAMP)
-	@$(WITH_ENVTEST) $(WITH_TOOLS) $(BIN)/python hack/demo.py $(DEMO_ARGS)
+	@$(WITH_ENVTEST) $(WITH_TOOLS) $(BIN)/python -m hack.demo $(DEMO_ARGS)
 
 ## bench: N AuraInstances on one credential (see bench/run.py); e.g. make bench BENCH_ARGS="--n 50"
 BENCH_ARGS ?= --n 50 200 --time-scale 2

@@ -33,19 +33,17 @@ from typing import Any
 
 import httpx
 from kubernetes import client
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.e2e.controlplane import (  # noqa: E402
+from tests.harness.controlplane import (
     ControlPlane,
     find_assets,
     install_crds,
     load_crds,
     new_client,
 )
-from tests.e2e.procs import ManagedProcess, free_port, http_ok  # noqa: E402
-from tests.e2e.runners import LISTENING, child_env  # noqa: E402
+from tests.harness.procs import ManagedProcess, free_port, http_ok
+from tests.harness.runners import LISTENING, child_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 AURA_RATE = 125.0  # Aura's limit per client id, requests per minute
 BUDGET = 110.0  # the operator's default budget per credential

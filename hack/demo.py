@@ -8,10 +8,11 @@ account; applies deploy/samples/minimal.yaml; and shows the AuraInstance's progr
 Ready, then the Secret's keys (password masked). Everything is stopped at the end, or with
 --keep left running until Ctrl-C, with the commands to look around.
 
-    .venv/bin/python hack/demo.py [--keep] [--time-scale N] [--timeout S]
+    .venv/bin/python -m hack.demo [--keep] [--time-scale N] [--timeout S]   (from the repo root)
 
-It reuses the e2e tests' harness (tests/e2e), so it runs from a clone of the repository, not
-from an installed package: the control-plane binaries come from the repository's scripts.
+It reuses the e2e tests' harness (the `tests.harness` package), so it runs from a clone of the
+repository, not from an installed package: the control-plane binaries come from the
+repository's scripts.
 """
 
 from __future__ import annotations
@@ -28,28 +29,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import yaml  # noqa: E402
-from kubernetes import client  # noqa: E402
-from kubernetes.client.rest import ApiException  # noqa: E402
-from kubernetes.dynamic import DynamicClient  # noqa: E402
-from tests.chart import RBAC_KINDS, render, tools_dir  # noqa: E402
-from tests.e2e.controlplane import (  # noqa: E402
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from tests.chart import RBAC_KINDS, render, tools_dir
+from tests.harness.controlplane import (
     ControlPlane,
     find_assets,
     install_crds,
     load_crds,
     new_client,
 )
-from tests.e2e.identity import Applied, ServiceAccountIdentity  # noqa: E402
-from tests.e2e.runners import (  # noqa: E402
+from tests.harness.identity import Applied, ServiceAccountIdentity
+from tests.harness.runners import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     start_operator,
     start_simulator,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 OPERATOR_NS = "aura-operator"
 DEMO_NS = "demo"

@@ -32,8 +32,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
-from tests.e2e.aura_env import AuraEnv, make_env
-from tests.e2e.controlplane import (
+from tests.harness.aura_env import AuraEnv, make_env
+from tests.harness.controlplane import (
     KUBECONFIG_ENV,
     ControlPlane,
     ExistingCluster,
@@ -42,9 +42,9 @@ from tests.e2e.controlplane import (
     load_crds,
     new_client,
 )
-from tests.e2e.identity import Applied, Manifests, ServiceAccountIdentity, load_manifests
-from tests.e2e.procs import tail
-from tests.e2e.runners import OperatorProcess, SimulatorProcess, start_operator, start_simulator
+from tests.harness.identity import Applied, Manifests, ServiceAccountIdentity, load_manifests
+from tests.harness.procs import tail
+from tests.harness.runners import OperatorProcess, SimulatorProcess, start_operator, start_simulator
 
 E2E_DIR = Path(__file__).parent
 LOG_TAIL_LINES = 80

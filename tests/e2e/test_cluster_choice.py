@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.controlplane import (
+from tests.harness.controlplane import (
     ALLOW_CONTEXT_ENV,
     ASSETS_ENV,
     CONTEXT_ENV,

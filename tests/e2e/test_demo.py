@@ -1,5 +1,6 @@
-"""`make demo` (hack/demo.py) works: it starts its own control plane, simulator and operator,
-shows the sample becoming Ready and the Secret with its password masked, and stops it all."""
+"""`make demo` (`python -m hack.demo`) works: it starts its own control plane, simulator and
+operator, shows the sample becoming Ready and the Secret with its password masked, and stops it
+all."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import pytest
 
 from tests.chart import ROOT, tools_dir
-from tests.e2e.controlplane import ASSETS_ENV, find_assets
+from tests.harness.controlplane import ASSETS_ENV, find_assets
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.e2e
 def test_demo_shows_the_sample_becoming_ready_and_masks_the_password() -> None:
     env = {**os.environ, ASSETS_ENV: str(find_assets()), "AURA_TOOLS": str(tools_dir())}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "hack" / "demo.py"), "--time-scale", "100"],
-        capture_output=True, text=True, env=env, timeout=240, check=False,
+        [sys.executable, "-m", "hack.demo", "--time-scale", "100"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=240, check=False,
     )  # fmt: skip
     out = result.stdout
     assert result.returncode == 0, out + result.stderr

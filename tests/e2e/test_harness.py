@@ -18,8 +18,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.e2e.controlplane import load_crds, new_client
-from tests.e2e.procs import wait_until
+from tests.harness.controlplane import load_crds, new_client
+from tests.harness.procs import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from tests.chart import RBAC_KINDS, ROOT, render
-from tests.e2e.aura_env import FAST_SETTINGS, TIME_SCALE, AuraEnv, is_true
-from tests.e2e.runners import (
+from tests.harness.aura_env import FAST_SETTINGS, TIME_SCALE, AuraEnv, is_true
+from tests.harness.runners import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     OperatorProcess,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.aura_env import AuraEnv, condition, is_true
+from tests.harness.aura_env import AuraEnv, condition, is_true
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition, is_true
+from tests.harness.aura_env import BASE_SPEC, AuraEnv, condition, is_true
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.aura_env import AuraEnv, condition, is_true, settled, synced
+from tests.harness.aura_env import AuraEnv, condition, is_true, settled, synced
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.aura_env import AuraEnv, is_true
-from tests.e2e.procs import free_port
+from tests.harness.aura_env import AuraEnv, is_true
+from tests.harness.procs import free_port
 
 pytestmark = pytest.mark.e2e
 

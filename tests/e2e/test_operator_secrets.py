@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.e2e.aura_env import BASE_SPEC, AuraEnv, condition
+from tests.harness.aura_env import BASE_SPEC, AuraEnv, condition
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from tests.chart import operator_rbac
-from tests.e2e.procs import http_ok
-from tests.e2e.runners import (
+from tests.harness.procs import http_ok
+from tests.harness.runners import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     OperatorProcess,

@@ -1,7 +1,7 @@
 """The Helm chart and the plain manifests in deploy/, rendered by real helm and kubectl binaries
 and validated against the Kubernetes API schemas (kubernetes-validate, strict: unknown fields
 are errors). That the chart's RBAC is enough for the operator is proven on a real API server by
-every operator e2e test, which runs under it (tests/e2e/aura_env.py, test_install_rbac.py)."""
+every operator e2e test, which runs under it (tests/harness/aura_env.py, test_install_rbac.py)."""
 
 from __future__ import annotations
 

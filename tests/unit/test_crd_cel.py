@@ -23,7 +23,7 @@ from typing import Any
 import celpy
 import pytest
 
-from tests.e2e.controlplane import load_crds
+from tests.harness.controlplane import load_crds
 
 _ABSENT = object()
 

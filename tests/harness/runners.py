@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.procs import ManagedProcess, free_port, http_ok
+from tests.harness.procs import ManagedProcess, free_port, http_ok
 
 OPERATOR_START_TIMEOUT = 60.0
 SIMULATOR_START_TIMEOUT = 30.0

@@ -25,8 +25,8 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
 
-from tests.e2e.controlplane import kubeconfig_for, write_kubeconfig
-from tests.e2e.procs import wait_until
+from tests.harness.controlplane import kubeconfig_for, write_kubeconfig
+from tests.harness.procs import wait_until
 
 TOKEN_SECONDS = 4 * 3600
 RBAC_TIMEOUT = 15.0

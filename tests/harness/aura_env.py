@@ -23,7 +23,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.chart import operator_rbac
-from tests.e2e.runners import OperatorProcess, SimulatorProcess
+from tests.harness.runners import OperatorProcess, SimulatorProcess
 
 T = TypeVar("T")
 

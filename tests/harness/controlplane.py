@@ -27,7 +27,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from tests.e2e.procs import ManagedProcess, StartError, free_port, http_ok, wait_until
+from tests.harness.procs import ManagedProcess, StartError, free_port, http_ok, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO_ROOT / "crds"

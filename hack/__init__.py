@@ -1,0 +1,1 @@
+"""Developer scripts; a package so that `python -m hack.demo` imports `tests.harness` cleanly."""

@@ -11,7 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aura_operator.context import ObjectState, OperatorContext
+from aura_operator.context import OperatorContext
+from aura_operator.objects import ObjectState
 from aura_operator.outcome import Outcome, backoff
 from aura_operator.resource import AuraInstance
 from aura_operator.status import READY, SYNCED, ConditionUpdate, merge_conditions, now_iso
@@ -28,7 +29,7 @@ def _learn(ctx: OperatorContext, state: ObjectState, outcome: Outcome, mono: flo
         else:
             state.transient_reads += 1
         return
-    if state.transient is not None and (outcome.drift or outcome.synced):
+    if state.transient is not None and (outcome.drift or outcome.spec_applied):
         if state.transient_exact:
             ctx.transitions.observe(state.transient, mono - state.transient_since)
         state.transient = None
@@ -100,7 +101,7 @@ async def apply_outcome(
     patch["nextAttemptAt"] = next_at
     if interval is not None:
         patch["driftIntervalSeconds"] = interval
-    if outcome.synced:
+    if outcome.spec_applied:
         patch["observedGeneration"] = obj.ref.generation
     _time_to_ready(ctx, obj, patch, now)
     ctx.metrics.set_state(obj.ref.uid, patch.get("state", obj.status.state))

@@ -17,23 +17,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic.alias_generators import to_camel
-
 from aura_operator.aura import (
     AuraBadRequest,
-    AuraClient,
     AuraConflict,
-    AuraError,
     AuraNotFound,
     AuraNotPermitted,
     AuraOutcomeUnknown,
     AuraRateLimited,
     InstanceSummary,
 )
-from aura_operator.context import OperatorContext
-from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
-from aura_operator.resource import AuraInstance
+from aura_operator.classify import classify
+from aura_operator.kube import KubeConflict
+from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.passes import Pass
+from aura_operator.resource import CreationIntent
 from aura_operator.secrets import ConnectionInfo
+from aura_operator.settings import Settings
 from aura_operator.status import (
     READY,
     SECRET_READY,
@@ -58,13 +57,11 @@ def _pending(message: str) -> ConditionUpdate:
     return ConditionUpdate(READY, "False", ReadyReason.PENDING, message)
 
 
-async def resolve_tenant(
-    obj: AuraInstance, ctx: OperatorContext, aura: AuraClient
-) -> str | SpecProblem:
+async def resolve_tenant(p: Pass) -> str | SpecProblem:
     """spec.tenantId, or the only tenant the credential sees."""
-    if obj.spec.tenant_id:
-        return obj.spec.tenant_id
-    tenants = await ctx.tenant_list(aura)
+    if p.obj.spec.tenant_id:
+        return p.obj.spec.tenant_id
+    tenants = await p.ctx.tenants.tenant_list(p.aura)
     if len(tenants) == 1:
         return tenants[0].id
     ids = ", ".join(f"{t.id} ({t.name})" for t in tenants) or "none"
@@ -88,19 +85,25 @@ def find_matches(
     ]
 
 
-async def create_or_recover(
-    obj: AuraInstance,
-    ctx: OperatorContext,
-    aura: AuraClient,
-    events: Recorder,
-    now: datetime,
-) -> Outcome:
+def visibility_deadline(intent: CreationIntent, settings: Settings) -> datetime:
+    """Until when an instance created by `intent` may still appear in Aura's list.
+
+    The window runs from the moment the outcome became unknown (the POST timed out or failed),
+    or, if the process died during the POST, from the latest moment the POST could have
+    reached Aura (intent + HTTP timeout).
+    """
+    start = intent.unanswered_at or (intent.requested_at + timedelta(seconds=settings.http_timeout))
+    return start.astimezone(UTC) + timedelta(seconds=settings.create_visibility_window)
+
+
+async def create_or_recover(p: Pass) -> Outcome:
+    obj, events, now = p.obj, p.events, p.now
     intent = obj.status.creation
     if intent is None:
-        return await create(obj, ctx, aura, events, now, discarded=[])
+        return await create(p, discarded=[])
     requested = intent.requested_at.astimezone(UTC)
     matches = find_matches(
-        await aura.list_instances(), intent.name, requested, intent.discarded_ids
+        await p.aura.list_instances(), intent.name, requested, intent.discarded_ids
     )
     if len(matches) > 1:
         ids = ", ".join(m.id for m in matches)
@@ -112,16 +115,15 @@ async def create_or_recover(
         events.event("Warning", SyncedReason.CREATE_AMBIGUOUS, message)
         return Outcome(conditions=[synced_false(SyncedReason.CREATE_AMBIGUOUS, message)])
     if not matches:
-        age = (now - requested).total_seconds()
-        window = ctx.settings.create_visibility_window
-        if age < window:
+        left = (visibility_deadline(intent, p.settings) - now).total_seconds()
+        if left > 0:
             message = (
                 f"the create request for {intent.name!r} has an unknown outcome; looking for the "
-                f"instance for {window - age:.0f}s more before creating it again"
+                f"instance for {left:.0f}s more before creating it again"
             )
             return Outcome(
                 conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
-                requeue_after=max(1.0, window - age),
+                requeue_after=max(1.0, min(left, p.settings.poll_interval)),
                 next_attempt=True,
             )
         events.event(
@@ -130,11 +132,11 @@ async def create_or_recover(
             f"no instance named {intent.name!r} appeared after the unanswered create request; "
             "creating it now",
         )
-        return await create(obj, ctx, aura, events, now, discarded=intent.discarded_ids)
+        return await create(p, discarded=intent.discarded_ids)
     found = matches[0]
-    password = ctx.state(obj.ref.uid).pending_password(found.id)
+    password = p.state.pending_password(found.id)
     if password is None:
-        password = await ctx.secrets.existing_password(obj, found.id)
+        password = await p.ctx.secrets.existing_password(obj, found.id)
     if password is not None:
         events.event(
             "Normal",
@@ -147,7 +149,7 @@ async def create_or_recover(
             requeue_after=0.0,
         )
     try:
-        await aura.delete_instance(found.id)
+        await p.aura.delete_instance(found.id)
     except AuraNotFound:
         pass
     except AuraConflict:
@@ -158,7 +160,7 @@ async def create_or_recover(
         )
         return Outcome(
             conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
-            requeue_after=ctx.settings.poll_interval,
+            requeue_after=p.settings.poll_interval,
         )
     events.event(
         "Warning",
@@ -166,24 +168,17 @@ async def create_or_recover(
         f"deleted instance {found.id}: it was created by a request whose response was lost and "
         "its password cannot be recovered; creating a fresh instance",
     )
-    return await create(obj, ctx, aura, events, now, discarded=[*intent.discarded_ids, found.id])
+    return await create(p, discarded=[*intent.discarded_ids, found.id])
 
 
-async def create(
-    obj: AuraInstance,
-    ctx: OperatorContext,
-    aura: AuraClient,
-    events: Recorder,
-    now: datetime,
-    *,
-    discarded: list[str],
-) -> Outcome:
+async def create(p: Pass, *, discarded: list[str]) -> Outcome:
     """Validate, record intent, POST once, write the Secret from the response."""
+    obj, ctx, events, now = p.obj, p.ctx, p.events, p.now
     spec = obj.spec
-    tenant_id = await resolve_tenant(obj, ctx, aura)
+    tenant_id = await resolve_tenant(p)
     if isinstance(tenant_id, SpecProblem):
         return invalid_spec(tenant_id, events)
-    tenant = await ctx.tenant(aura, tenant_id)
+    tenant = await ctx.tenants.tenant(p.aura, tenant_id)
     problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
     if problem is not None:
         return invalid_spec(problem, events)
@@ -204,11 +199,32 @@ async def create(
 
     name = obj.aura_name
     requested_at = now.astimezone(UTC).replace(microsecond=0)
-    intent: dict[str, Any] = {"name": name, "requestedAt": now_iso(requested_at)}
+    intent: dict[str, Any] = {
+        "name": name,
+        "requestedAt": now_iso(requested_at),
+        "unansweredAt": None,
+    }
     if discarded:
         intent["discardedIds"] = discarded
     # The intent must be on the object before the POST: if this write fails, nothing is sent.
-    await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, {"creation": intent})
+    # It is conditional on the version this pass read: of two processes that read the same
+    # object (two replicas that both believe they lead), only one records it and POSTs.
+    try:
+        await ctx.kube.patch_status(
+            obj.ref.namespace,
+            obj.ref.name,
+            {"creation": intent},
+            resource_version=obj.ref.resource_version,
+        )
+    except KubeConflict:
+        return Outcome(
+            conditions=[synced_ok("the object changed before the create; reading it again")],
+            requeue_after=0.0,
+        )
+    if not ctx.leadership.is_leading:
+        # Lost the lease since the pass started: the intent is recorded, the next leader
+        # resolves it (by name and time) without a second POST.
+        return Outcome(requeue_after=0.0)
 
     fields: dict[str, Any] = {
         "storage": spec.storage,
@@ -219,7 +235,7 @@ async def create(
         fields["source_instance_id"] = spec.source.instance_id
         fields["source_snapshot_id"] = spec.source.snapshot_id
     try:
-        created = await aura.create_instance(
+        created = await p.aura.create_instance(
             name=name,
             version=spec.version,
             region=spec.region or "",
@@ -237,19 +253,20 @@ async def create(
         events.event("Warning", "CreateOutcomeUnknown", message)
         return Outcome(
             conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
+            status={"creation": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
             requeue_after=ctx.settings.poll_interval,
             next_attempt=True,
         )
     except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
         # Definitely not created: forget the intent so that the next attempt starts clean.
-        outcome = _refused(exc, events)
+        outcome = from_verdict(classify(exc), events)
         outcome.status["creation"] = None
         return outcome
-    except AuraError:
-        raise
 
-    info = ConnectionInfo(created.id, created.name, created.connection_url, created.username)
-    state = ctx.state(obj.ref.uid)
+    info = ConnectionInfo(
+        created.id, created.name or name, created.connection_url or "", created.username or "neo4j"
+    )
+    state = p.state
     state.remember_password(created.id, created.password)
     # The password exists only in this response: the Secret is written before anything else.
     secret = await ctx.secrets.ensure(obj, info, created.password)
@@ -282,23 +299,3 @@ async def create(
         transient="creating",
         initiated=True,
     )
-
-
-def _refused(exc: AuraError, events: Recorder) -> Outcome:
-    if isinstance(exc, AuraRateLimited):
-        message = f"rate limited by Aura; retrying in {exc.retry_after or 0:.0f}s"
-        return Outcome(
-            conditions=[synced_false(SyncedReason.THROTTLED, message)],
-            requeue_after=exc.retry_after or 5.0,
-            next_attempt=True,
-        )
-    if isinstance(exc, AuraNotPermitted):
-        message = f"Aura does not permit creating another instance now: {exc.message}"
-        events.event("Warning", SyncedReason.ERROR, message)
-        return Outcome(
-            conditions=[synced_false(SyncedReason.ERROR, message)], failed=True, next_attempt=True
-        )
-    fields = ", ".join(f"spec.{to_camel(f)}" for f in exc.fields)
-    message = f"Aura refused the create request{f' ({fields})' if fields else ''}: {exc.message}"
-    events.event("Warning", SyncedReason.INVALID_SPEC, message)
-    return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, message)])

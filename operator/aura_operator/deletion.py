@@ -5,6 +5,8 @@
   take it with the object.
 - `Delete`: the instance is deleted (202, or 404 if already gone) and the finalizer is released
   only once Aura answers 404; the Secret then goes with its owner, and the backup is removed.
+  A create whose outcome is still open is resolved first (the instance is looked for by name
+  and time until the visibility window has passed), so deletion never outruns a create.
 - The annotation `aura-operator.dev/force-finalize: "true"` releases a finalizer that can no
   longer succeed (credential gone), with an event.
 """
@@ -12,11 +14,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aura_operator.aura import AuraConflict, AuraNotFound
 from aura_operator.context import OperatorContext
-from aura_operator.creation import find_matches
+from aura_operator.creation import find_matches, visibility_deadline
 from aura_operator.outcome import Recorder
+from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
 
 
@@ -32,15 +36,15 @@ DONE = Finalization(None)
 
 
 async def finalize(obj: AuraInstance, ctx: OperatorContext, events: Recorder) -> Finalization:
-    """One attempt at finalizing; raises AuraError/CredentialsProblem/KubeError on trouble."""
+    """One attempt at finalizing; raises (AuraError, CredentialsProblem, KubeError) on trouble,
+    which the caller turns into a retry through classify.py."""
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
-    instance_id = obj.instance_id
     if obj.force_finalize:
         events.event(
             "Warning",
             "ForceFinalized",
             "finalizer released by aura-operator.dev/force-finalize without deleting "
-            f"the Aura instance {instance_id or '(none)'}; check the Aura console for it",
+            f"the Aura instance {obj.instance_id or '(none)'}; check the Aura console for it",
         )
         await ctx.secrets.release(obj)
         return DONE
@@ -50,46 +54,75 @@ async def finalize(obj: AuraInstance, ctx: OperatorContext, events: Recorder) ->
         events.event(
             "Normal",
             "Retained",
-            f"kept Aura instance {instance_id or '(none)'}{kept} (deletionPolicy Retain)",
+            f"kept Aura instance {obj.instance_id or '(none)'}{kept} (deletionPolicy Retain)",
         )
         return DONE
+    aura = await ctx.credentials.client_for(obj)
+    return await _delete(Pass(obj, ctx, aura, events, datetime.now(UTC)))
 
-    aura = await ctx.client_for(obj)
-    if not instance_id:
-        intent = obj.status.creation
-        if intent is None:
-            return DONE  # nothing was ever requested
-        matches = find_matches(
-            await aura.list_instances(), intent.name, intent.requested_at, intent.discarded_ids
+
+async def _find_created(p: Pass) -> str | Finalization:
+    """The id of the instance an open create may have made, or what to do instead.
+
+    A create whose response was lost can still surface in Aura's list for a while (the list
+    lags): the finalizer waits out the same visibility window the create path respects, so
+    that deleting the object never leaves a billed instance behind.
+    """
+    intent = p.obj.status.creation
+    if intent is None:
+        return DONE  # nothing was ever requested
+    matches = find_matches(
+        await p.aura.list_instances(), intent.name, intent.requested_at, intent.discarded_ids
+    )
+    if len(matches) > 1:
+        ids = ", ".join(m.id for m in matches)
+        return Finalization(
+            p.settings.error_backoff_max,
+            f"several instances may belong to this object ({ids}); delete them in the Aura "
+            'console and set aura-operator.dev/force-finalize: "true"',
         )
-        if not matches:
-            return DONE
-        if len(matches) > 1:
-            ids = ", ".join(m.id for m in matches)
-            return Finalization(
-                ctx.settings.error_backoff_max,
-                f"several instances may belong to this object ({ids}); delete them in the Aura "
-                'console and set aura-operator.dev/force-finalize: "true"',
-            )
-        instance_id = matches[0].id
+    if matches:
+        return matches[0].id
+    left = (visibility_deadline(intent, p.settings) - p.now).total_seconds()
+    if left > 0:
+        return Finalization(
+            max(1.0, min(left, p.settings.poll_interval)),
+            f"the create request for {intent.name!r} has an unknown outcome; looking for the "
+            f"instance for {left:.0f}s more so that it can be deleted",
+        )
+    p.events.event(
+        "Normal",
+        "CreateNotFound",
+        f"no instance named {intent.name!r} appeared after the create request; nothing to delete",
+    )
+    return DONE
+
+
+async def _delete(p: Pass) -> Finalization:
+    found = p.obj.instance_id or await _find_created(p)
+    if isinstance(found, Finalization):
+        return found
+    instance_id, aura, events = found, p.aura, p.events
+    poll = p.settings.poll_interval
     try:
         instance = await aura.get_instance(instance_id)
     except AuraNotFound:
-        await ctx.secrets.delete_backup(instance_id)
-        events.event("Normal", "Deleted", f"Aura instance {instance_id} is gone")
-        return DONE
+        return await _gone(p, instance_id)
     if instance.status == "destroying":
-        return Finalization(ctx.settings.poll_interval, f"Aura is deleting {instance_id}")
+        return Finalization(poll, f"Aura is deleting {instance_id}")
     try:
         await aura.delete_instance(instance_id)
     except AuraNotFound:
-        await ctx.secrets.delete_backup(instance_id)
-        events.event("Normal", "Deleted", f"Aura instance {instance_id} is gone")
-        return DONE
+        return await _gone(p, instance_id)
     except AuraConflict as exc:
         return Finalization(
-            ctx.settings.poll_interval,
-            f"instance {instance_id} is busy ({exc.message}); deleting it when it settles",
+            poll, f"instance {instance_id} is busy ({exc.message}); deleting it when it settles"
         )
     events.event("Normal", "Deleting", f"deleting Aura instance {instance_id}")
-    return Finalization(ctx.settings.poll_interval, f"Aura is deleting {instance_id}")
+    return Finalization(poll, f"Aura is deleting {instance_id}")
+
+
+async def _gone(p: Pass, instance_id: str) -> Finalization:
+    await p.ctx.secrets.delete_backup(instance_id)
+    p.events.event("Normal", "Deleted", f"Aura instance {instance_id} is gone")
+    return DONE

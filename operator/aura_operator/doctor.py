@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
 async def check(settings: Settings, *, out: list[str] | None = None) -> int:
     """Run the checks, print one line per finding; 0 when all pass."""
     from aura_operator.aura import AuraError
-    from aura_operator.context import make_client
+    from aura_operator.credentials import make_client
 
     lines = out if out is not None else []
 

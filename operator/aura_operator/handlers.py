@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +19,13 @@ import kopf
 
 from aura_operator.apply import apply_outcome
 from aura_operator.aura import SETTLED_STATUSES
-from aura_operator.context import CredentialsProblem, ObjectState, OperatorContext
+from aura_operator.classify import classify
+from aura_operator.context import OperatorContext
+from aura_operator.credentials import CredentialsProblem
 from aura_operator.deletion import finalize
-from aura_operator.errors import temporary
 from aura_operator.kube import KubeError
+from aura_operator.objects import ObjectState
+from aura_operator.outcome import backoff
 from aura_operator.reconcile import reconcile
 from aura_operator.resource import (
     ANNOTATION_FORCE_FINALIZE,
@@ -43,6 +47,11 @@ from aura_operator.status import (
 
 _WATCHED_ANNOTATIONS = (ANNOTATION_RECONCILE, ANNOTATION_FORCE_FINALIZE)
 
+FORCE_HINT = (
+    "if it can never succeed (credential gone), annotate the object with "
+    f'{ANNOTATION_FORCE_FINALIZE}: "true"'
+)
+
 
 class KopfRecorder:
     """Posts events on the object through kopf's event queue."""
@@ -59,24 +68,54 @@ def _annotations(meta: Any) -> tuple[tuple[str, str], ...]:
     return tuple((k, annotations[k]) for k in _WATCHED_ANNOTATIONS if k in annotations)
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=60.0)
+#: How long a stopping loop (object deleted, operator shutting down) may take to finish the pass
+#: in flight before kopf cancels it: longer than one pass can take (a POST and a Secret write).
+PASS_GRACE = 120.0
+
+
+@kopf.daemon(
+    GROUP,
+    VERSION,
+    PLURAL,
+    cancellation_backoff=PASS_GRACE,
+    cancellation_timeout=10.0,
+)
 async def instance_loop(
-    body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, **_: Any
+    body: kopf.Body,
+    memo: kopf.Memo,
+    stopped: kopf.DaemonStopped,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
 ) -> None:
-    """The reconcile loop of one AuraInstance, from its appearance to its deletion."""
+    """The reconcile loop of one AuraInstance, from its appearance to its deletion.
+
+    Nothing escapes it: a pass turns every error into an outcome (classify.py), and a failure
+    to read or write the object (API server down) waits and tries again. A pass in flight is
+    shielded from cancellation, and the finalizer waits for it (same lock).
+    """
     ctx: OperatorContext = memo["context"]
     namespace, name, uid = (
         body.metadata.namespace or "",
         body.metadata.name or "",
-        body.metadata.uid,
+        body.metadata.uid or "",
     )
-    state = ctx.state(uid or "")
+    state = ctx.objects.get(uid)
     recorder = KopfRecorder(body)
     background = True  # the first pass after a (re)start is a re-examination, not a change
     if await _startup_delay(ctx, body, state, stopped):
         background = False  # woken by a change while waiting for the startup slot
+    failures = 0
     while not stopped:
-        fresh = await ctx.kube.get_instance(namespace, name)
+        if not await _lead(ctx, stopped):
+            return
+        try:
+            fresh = await ctx.kube.get_instance(namespace, name)
+        except KubeError as exc:
+            failures += 1
+            logger.warning("cannot read the object (%s); trying again", exc)
+            await _wait(state.wake, stopped, backoff(failures - 1, cap=30.0))
+            continue
+        failures = 0
         if fresh is None or (fresh.get("metadata") or {}).get("deletionTimestamp"):
             return
         obj = AuraInstance.from_body(fresh)
@@ -85,12 +124,47 @@ async def instance_loop(
         state.last_generation = obj.ref.generation
         state.last_annotations = _annotations(fresh.get("metadata") or {})
         state.wake.clear()
-        async with state.lock:
-            now = datetime.now(UTC)
-            outcome = await reconcile(obj, ctx, recorder, now, background=background)
-            delay = await apply_outcome(ctx, obj, outcome, state, now)
+        run = asyncio.ensure_future(_one_pass(ctx, obj, state, recorder, background, logger))
+        # Shielded: a cancelled loop (deletion, shutdown) lets the pass finish and record its
+        # outcome; the finalizer waits for it through the object's lock.
+        delay, spec_applied = await asyncio.shield(run)
         woken = await _wait(state.wake, stopped, delay)
-        background = not woken and outcome.synced
+        background = not woken and spec_applied
+
+
+async def _one_pass(
+    ctx: OperatorContext,
+    obj: AuraInstance,
+    state: ObjectState,
+    recorder: KopfRecorder,
+    background: bool,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> tuple[float | None, bool]:
+    """One pass and the write of its outcome: (delay before the next, spec applied)."""
+    async with state.lock:
+        now = datetime.now(UTC)
+        outcome = await reconcile(obj, ctx, recorder, now, background=background)
+        try:
+            delay = await apply_outcome(ctx, obj, outcome, state, now)
+        except Exception as exc:  # the status write failed (API server down, conflict)
+            state.failures += 1
+            logger.warning("cannot write the status (%s); trying again", exc)
+            return backoff(state.failures - 1, cap=ctx.settings.error_backoff_max), False
+        return delay, outcome.spec_applied
+
+
+async def _lead(ctx: OperatorContext, stopped: kopf.DaemonStopped) -> bool:
+    """Wait until this process leads (standbys do no reconciling); False if stopped first."""
+    if ctx.leadership.is_leading:
+        return True
+    leading = asyncio.ensure_future(ctx.leadership.wait())
+    stopping = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        leading.cancel()
+        stopping.cancel()
+    return ctx.leadership.is_leading and not stopped
 
 
 async def _startup_delay(
@@ -102,7 +176,7 @@ async def _startup_delay(
     if not obj.instance_id or obj.status.state not in SETTLED_STATUSES or obj.skip:
         return False
     try:
-        client_id, _ = await ctx.credentials(obj)
+        client_id, _ = await ctx.credentials.resolve(obj)
     except (CredentialsProblem, KubeError):
         return False
     delay = ctx.drift.next_startup_read(client_id, ctx.rate(client_id), time.monotonic())
@@ -131,9 +205,9 @@ def nudge_instance(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Wake the object's loop when its spec, its annotations or its deletion changed."""
     ctx: OperatorContext | None = memo.get("context")
     uid = body.metadata.uid
-    if ctx is None or uid is None or not ctx.has_state(uid):
+    if ctx is None or uid is None or uid not in ctx.objects:
         return
-    state = ctx.state(uid)
+    state = ctx.objects.get(uid)
     meta = body.get("metadata") or {}
     if (
         meta.get("generation") != state.last_generation
@@ -153,7 +227,7 @@ def nudge_owner_of_deleted_secret(
         return
     for ref in body.metadata.get("ownerReferences") or []:
         if ref.get("kind") == KIND and ref.get("apiVersion", "").startswith(f"{GROUP}/"):
-            ctx.wake(ref.get("uid", ""))
+            ctx.objects.wake(ref.get("uid", ""))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -162,22 +236,29 @@ async def finalize_instance(body: kopf.Body, memo: kopf.Memo, retry: int, **_: A
     ctx: OperatorContext = memo["context"]
     namespace, name = body.metadata.namespace or "", body.metadata.name or ""
     uid = body.metadata.uid or ""
-    state = ctx.state(uid)
+    state = ctx.objects.get(uid)
     recorder = KopfRecorder(body)
-    async with state.lock:  # the loop may be finishing a pass (e.g. a create) right now
-        fresh = await ctx.kube.get_instance(namespace, name) or dict(body)
-        obj = AuraInstance.from_body(fresh)
+    await ctx.leadership.wait()  # a standby never deletes anything
+    # The loop may be finishing a pass (e.g. a create) right now: wait for it to record its
+    # outcome, so that the decision below sees the instance id or the open intent.
+    async with state.lock:
         try:
+            fresh = await ctx.kube.get_instance(namespace, name) or dict(body)
+            obj = AuraInstance.from_body(fresh)
             result = await finalize(obj, ctx, recorder)
-        except Exception as exc:  # mapped by type in errors.temporary; unknown ones re-raise
-            error = temporary(exc, retry, ctx.settings.error_backoff_max)
-            # kopf only logs a handler's failure: say on the object why it stays, and (for a
-            # credential that is gone) how to let it go.
-            if isinstance(exc, CredentialsProblem):
-                recorder.event("Warning", SyncedReason.CREDENTIALS_INVALID, str(error))
-            with contextlib.suppress(KubeError):  # the error itself is what kopf retries
-                await _show_deleting(ctx, obj, str(error))
-            raise error from None
+        except Exception as exc:  # every error is retried; classify says how it reads
+            verdict = classify(exc)
+            delay = max(
+                verdict.retry_after or 0.0, backoff(retry, cap=ctx.settings.error_backoff_max)
+            )
+            message = f"cannot finish deleting: {verdict.message}"
+            if verdict.reason == SyncedReason.CREDENTIALS_INVALID:
+                message += f"; {FORCE_HINT}"
+                recorder.event("Warning", verdict.reason, message)
+            # kopf only logs a handler's failure: say on the object why it stays.
+            with contextlib.suppress(Exception):
+                await _show_deleting(ctx, AuraInstance.from_body(body), message)
+            raise kopf.TemporaryError(message, delay=delay) from None
     if result.retry_after is not None:
         message = result.message or "waiting for Aura"
         await _show_deleting(ctx, obj, message)

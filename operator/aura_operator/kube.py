@@ -15,18 +15,25 @@ from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from aura_operator.resource import GROUP, PLURAL, VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
+#: (connect, read) seconds: a hung API server must not hang a reconcile pass forever.
+REQUEST_TIMEOUT = (5.0, 30.0)
 
 
 class KubeError(Exception):
-    """A Kubernetes API call failed; `status` is the HTTP status (0 if none)."""
+    """A Kubernetes API call failed; `status` is the HTTP status (0: no answer at all)."""
 
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+class KubeConflict(KubeError):
+    """409: the object changed since it was read (a write conditional on resourceVersion)."""
 
 
 def _load_api_client() -> client.ApiClient:
@@ -45,15 +52,22 @@ class Kube:
         self._api = api_client or _load_api_client()
         self._core = client.CoreV1Api(self._api)
         self._objects = client.CustomObjectsApi(self._api)
+        self._coordination = client.CoordinationV1Api(self._api)
 
     def _wire(self, obj: Any) -> dict[str, Any]:
         return cast(dict[str, Any], self._api.sanitize_for_serialization(obj))
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except ApiException as exc:
-            raise KubeError(f"{exc.status} {exc.reason}", exc.status or 0) from None
+            cls = KubeConflict if exc.status == 409 else KubeError
+            raise cls(f"{exc.status} {exc.reason}", exc.status or 0) from None
+        except (HTTPError, OSError) as exc:
+            # A refused or reset connection, a timeout, a TLS failure: the API server is down
+            # or restarting. Transient, like every other KubeError without a status.
+            raise KubeError(f"API server unreachable ({type(exc).__name__})") from None
 
     # ---------------------------------------------------------------- Secrets
 
@@ -65,12 +79,6 @@ class Kube:
                 return None
             raise
         return self._wire(secret)
-
-    async def list_secrets(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
-        result = await self._call(
-            self._core.list_namespaced_secret, namespace, label_selector=label_selector
-        )
-        return [self._wire(item) for item in result.items or []]
 
     async def create_secret(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._wire(await self._call(self._core.create_namespaced_secret, namespace, body))
@@ -120,9 +128,22 @@ class Kube:
         return cast(dict[str, Any], obj)
 
     async def patch_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> dict[str, Any]:
-        """Merge-patch `.status` through the status subresource (never touches spec)."""
+        """Merge-patch `.status` through the status subresource (never touches spec).
+
+        With `resource_version`, the write happens only if the object is still at that version
+        (else `KubeConflict`): the fence before every non-idempotent Aura call, so that two
+        processes that read the same object cannot both record an intent and act on it.
+        """
+        body: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         obj = await self._call(
             self._objects.patch_namespaced_custom_object_status,
             GROUP,
@@ -130,7 +151,31 @@ class Kube:
             namespace,
             PLURAL,
             name,
-            {"status": dict(status)},
+            body,
             _content_type=MERGE_PATCH,
         )
         return cast(dict[str, Any], obj)
+
+    # ----------------------------------------------------------------- Leases
+
+    async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            lease = await self._call(self._coordination.read_namespaced_lease, name, namespace)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._wire(lease)
+
+    async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._wire(
+            await self._call(self._coordination.create_namespaced_lease, namespace, body)
+        )
+
+    async def replace_lease(
+        self, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Replace with the body's resourceVersion: `KubeConflict` if someone wrote first."""
+        return self._wire(
+            await self._call(self._coordination.replace_namespaced_lease, name, namespace, body)
+        )

@@ -60,6 +60,11 @@ class Metrics:
             ["credential"],
             registry=r,
         )
+        self.leader = Gauge(
+            "aura_operator_leader",
+            "1 while this process holds the leader-election Lease (and acts), else 0.",
+            registry=r,
+        )
         self._states: dict[str, str] = {}
         self._published: set[str] = set()
 

@@ -1,7 +1,7 @@
 """What one reconcile pass decided: status to write, conditions, events and when to look again.
 
 Reconcile code returns an `Outcome` instead of writing status or sleeping itself, so that the
-decisions are plain data a unit test can read, and one place (handlers) applies them.
+decisions are plain data a unit test can read, and one place (apply.py) applies them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aura_operator.classify import Verdict
 from aura_operator.status import SYNCED, ConditionUpdate, SyncedReason
 
 
@@ -35,14 +36,14 @@ class Outcome:
 
     `status` holds `.status` fields to merge (None removes a field). `requeue_after` is when to
     look again (None: `transient`/`drift` plan it; neither: only when the object changes).
-    `synced` marks the spec as fully applied, which moves `status.observedGeneration` up to the
-    object's generation. `failed` counts the pass as a failure for the object's backoff.
+    `spec_applied` marks the spec as fully applied, which moves `status.observedGeneration` up
+    to the object's generation. `failed` counts the pass as a failure for the object's backoff.
     """
 
     conditions: list[ConditionUpdate] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
     requeue_after: float | None = None
-    synced: bool = False
+    spec_applied: bool = False
     failed: bool = False
     next_attempt: bool = False
     transient: str | None = None
@@ -52,9 +53,6 @@ class Outcome:
     drift: bool = False
     """The instance is settled: the next read is a drift read, planned by DriftScheduler."""
 
-    def synced_condition(self) -> ConditionUpdate | None:
-        return next((c for c in self.conditions if c.type == SYNCED), None)
-
 
 def synced_ok(message: str) -> ConditionUpdate:
     return ConditionUpdate(SYNCED, "True", SyncedReason.SUCCESS, message)
@@ -62,6 +60,21 @@ def synced_ok(message: str) -> ConditionUpdate:
 
 def synced_false(reason: str, message: str) -> ConditionUpdate:
     return ConditionUpdate(SYNCED, "False", reason, message)
+
+
+def from_verdict(verdict: Verdict, events: Recorder) -> Outcome:
+    """The outcome of a pass that ended in an error (see classify.py)."""
+    if verdict.event:
+        events.event("Warning", verdict.reason, verdict.message)
+    condition = synced_false(verdict.reason, verdict.message)
+    if not verdict.requeue:
+        return Outcome(conditions=[condition])
+    return Outcome(
+        conditions=[condition],
+        requeue_after=verdict.retry_after,
+        failed=verdict.backoff,
+        next_attempt=True,
+    )
 
 
 def backoff(failures: int, *, base: float = 5.0, cap: float = 300.0) -> float:

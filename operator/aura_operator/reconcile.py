@@ -8,27 +8,25 @@ at `drift_interval` with jitter. Errors become conditions with the time of the n
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
 
 from aura_operator.aura import (
-    AuraClient,
     AuraConflict,
     AuraError,
-    AuraForbidden,
     AuraNotFound,
-    AuraRateLimited,
-    AuraTokenError,
-    AuraUnauthorized,
     Instance,
     Priority,
 )
-from aura_operator.context import CredentialsProblem, OperatorContext
+from aura_operator.classify import classify
+from aura_operator.context import OperatorContext
 from aura_operator.creation import create_or_recover, invalid_spec
 from aura_operator.kube import KubeError
-from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
+from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
 from aura_operator.secrets import ConnectionInfo
 from aura_operator.status import READY, ConditionUpdate, SyncedReason, ready_for_state
@@ -40,6 +38,8 @@ from aura_operator.validation import (
     check_tier_rules,
 )
 
+logger = logging.getLogger(__name__)
+
 
 async def reconcile(
     obj: AuraInstance,
@@ -49,7 +49,8 @@ async def reconcile(
     *,
     background: bool = False,
 ) -> Outcome:
-    """Run one pass and return what to write and when to come back. Never raises AuraError."""
+    """Run one pass and return what to write and when to come back. Never raises: every
+    error becomes an outcome through the one classifier (classify.py)."""
     if obj.skip:
         return Outcome(
             conditions=[
@@ -68,53 +69,17 @@ async def reconcile(
     if problem is not None:
         return invalid_spec(problem, events)
     try:
-        aura = await ctx.client_for(obj)
-    except CredentialsProblem as exc:
-        return _credentials_problem(str(exc), events)
-    ctx.state(obj.ref.uid).credential = aura.client_id
-    try:
+        aura = await ctx.credentials.client_for(obj)
+        ctx.objects.get(obj.ref.uid).credential = aura.client_id
+        p = Pass(obj, ctx, aura, events, now, background)
         if not obj.instance_id:
-            return await create_or_recover(obj, ctx, aura, events, now)
-        return await observe(obj, ctx, aura, events, background=background)
-    except AuraRateLimited as exc:
-        wait = exc.retry_after or 5.0
-        return Outcome(
-            conditions=[
-                synced_false(
-                    SyncedReason.THROTTLED,
-                    f"Aura's request budget for this credential is exhausted; next attempt in "
-                    f"{wait:.0f}s",
-                )
-            ],
-            requeue_after=wait,
-            next_attempt=True,
-        )
-    except (AuraTokenError, AuraUnauthorized, AuraForbidden) as exc:
-        if exc.status is not None and exc.status >= 500:
-            return _error(str(exc), exc.retry_after)
-        return _credentials_problem(f"Aura refused the credential: {exc.message}", events)
-    except AuraError as exc:
-        return _error(str(exc), exc.retry_after)
-    except KubeError as exc:
-        return _error(f"Kubernetes API: {exc}", None)
-
-
-def _credentials_problem(message: str, events: Recorder) -> Outcome:
-    events.event("Warning", SyncedReason.CREDENTIALS_INVALID, message)
-    return Outcome(
-        conditions=[synced_false(SyncedReason.CREDENTIALS_INVALID, message)],
-        failed=True,
-        next_attempt=True,
-    )
-
-
-def _error(message: str, retry_after: float | None) -> Outcome:
-    return Outcome(
-        conditions=[synced_false(SyncedReason.ERROR, message)],
-        requeue_after=retry_after,
-        failed=True,
-        next_attempt=True,
-    )
+            return await create_or_recover(p)
+        return await observe(p)
+    except Exception as exc:  # nothing escapes a pass (classify.py)
+        verdict = classify(exc)
+        if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
+            logger.exception("%s/%s: unexpected error in a pass", obj.ref.namespace, obj.ref.name)
+        return from_verdict(verdict, events)
 
 
 def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
@@ -135,24 +100,18 @@ def _ready(state: str | None) -> ConditionUpdate:
     return ConditionUpdate(READY, status, reason, message)
 
 
-async def observe(
-    obj: AuraInstance,
-    ctx: OperatorContext,
-    aura: AuraClient,
-    events: Recorder,
-    *,
-    background: bool,
-) -> Outcome:
+async def observe(p: Pass) -> Outcome:
+    obj, ctx, events = p.obj, p.ctx, p.events
     instance_id = obj.instance_id or ""
-    with aura.priority(Priority.BACKGROUND if background else Priority.TRANSIENT):
+    with p.aura.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
         try:
-            instance = await aura.get_instance(instance_id)
+            instance = await p.aura.get_instance(instance_id)
         except AuraNotFound:
-            return await _gone(obj, ctx, events, instance_id)
+            return await _gone(p, instance_id)
 
     status = _observed_status(instance, obj)
     conditions = [_ready(instance.status)]
-    state = ctx.state(obj.ref.uid)
+    state = p.state
     info = ConnectionInfo(
         instance.id, instance.name or obj.aura_name, instance.connection_url or ""
     )
@@ -175,7 +134,7 @@ async def observe(
         return Outcome(
             conditions=conditions,
             status=status,
-            synced=True,
+            spec_applied=True,
             transient=instance.status if instance.is_transient else None,
             drift=not instance.is_transient,
         )
@@ -184,7 +143,7 @@ async def observe(
         conditions.append(synced_ok(f"waiting for Aura: the instance is {instance.status}"))
         return Outcome(conditions=conditions, status=status, transient=instance.status)
 
-    outcome = await _act(obj, ctx, aura, events, instance)
+    outcome = await _act(p, instance)
     outcome.status = {**status, **outcome.status}
     # Ready follows the state written with it: a resize, pause or resume just accepted has
     # moved the instance on (to updating, pausing, resuming) from what the GET saw.
@@ -193,10 +152,9 @@ async def observe(
     return outcome
 
 
-async def _gone(
-    obj: AuraInstance, ctx: OperatorContext, events: Recorder, instance_id: str
-) -> Outcome:
+async def _gone(p: Pass, instance_id: str) -> Outcome:
     """The instance answers 404."""
+    obj, ctx, events = p.obj, p.ctx, p.events
     creating = obj.status.state in (None, "creating") and obj.status.instance_id == instance_id
     if creating and obj.status.creation is not None:
         # Just created: Aura may not show it for a few seconds (eventual consistency).
@@ -206,12 +164,17 @@ async def _gone(
         )
     ready = ConditionUpdate(READY, "False", "Unavailable", f"instance {instance_id} not found")
     if obj.spec.instance_id or obj.observe_only:
-        message = f"instance {instance_id} does not exist in Aura (spec.instanceId)"
-        events.event("Warning", "InstanceNotFound", message)
+        # A spec problem, not an error: nothing to retry at error pace. Checked again at the
+        # drift interval, in case the id appears (e.g. a tenant the credential gains).
+        message = (
+            f"spec.instanceId: instance {instance_id} does not exist in Aura or is not visible "
+            "to this credential; set it to the id of an existing instance"
+        )
+        events.event("Warning", SyncedReason.INVALID_SPEC, message)
         return Outcome(
-            conditions=[ready, synced_false(SyncedReason.ERROR, message)],
+            conditions=[ready, synced_false(SyncedReason.INVALID_SPEC, message)],
             status={"state": None},
-            failed=True,
+            requeue_after=ctx.settings.drift_interval,
             next_attempt=True,
         )
     events.event(
@@ -266,14 +229,9 @@ def _describe(fields: dict[str, Any], instance: Instance) -> str:
     return ", ".join(parts)
 
 
-async def _act(
-    obj: AuraInstance,
-    ctx: OperatorContext,
-    aura: AuraClient,
-    events: Recorder,
-    instance: Instance,
-) -> Outcome:
+async def _act(p: Pass, instance: Instance) -> Outcome:
     """The instance is settled: make at most one change towards the spec."""
+    obj, ctx, aura, events = p.obj, p.ctx, p.aura, p.events
     spec = obj.spec
     drift = obj.status.observed_generation == obj.ref.generation
     poll = ctx.settings.poll_interval
@@ -298,14 +256,14 @@ async def _act(
             message = "the instance is paused as requested"
             if pending:
                 message += f"; {', '.join(pending)} will change after it is resumed"
-            return Outcome(conditions=[synced_ok(message)], synced=not pending, drift=True)
+            return Outcome(conditions=[synced_ok(message)], spec_applied=not pending, drift=True)
         if instance.status != "running":
             message = f"the instance is {instance.status}; the operator cannot act on it"
             return Outcome(conditions=[synced_false(SyncedReason.ERROR, message)], drift=True)
         fields = _patch_fields(obj, instance)
         if fields:
             if "memory" in fields or "storage" in fields:
-                tenant = await ctx.tenant(aura, instance.tenant_id or spec.tenant_id or "")
+                tenant = await ctx.tenants.tenant(aura, instance.tenant_id or spec.tenant_id or "")
                 problem = check_resize(spec, tenant.instance_configurations, instance)
                 if problem is not None:
                     return invalid_spec(problem, events)
@@ -348,4 +306,6 @@ async def _act(
             conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
             requeue_after=poll,
         )
-    return Outcome(conditions=[synced_ok("the instance matches the spec")], synced=True, drift=True)
+    return Outcome(
+        conditions=[synced_ok("the instance matches the spec")], spec_applied=True, drift=True
+    )

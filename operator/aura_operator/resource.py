@@ -83,6 +83,7 @@ class CreationIntent(CamelModel):
 
     name: str
     requested_at: datetime
+    unanswered_at: datetime | None = None
     discarded_ids: list[str] = Field(default_factory=list)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.neo4j.io"
@@ -120,6 +120,45 @@ class Settings(BaseSettings):
     tenant_cache_seconds: float = Field(
         default=600.0, ge=0, description="How long a tenant's instance configurations are reused."
     )
+
+    leader_election: bool = Field(
+        default=True,
+        description=(
+            "Elect one acting replica through a Lease in the operator's namespace (needs "
+            "AURA_OPERATOR_NAMESPACE or POD_NAMESPACE); off: this process always acts."
+        ),
+    )
+    lease_name: str = Field(
+        default="aura-operator", description="Name of the leader-election Lease."
+    )
+    lease_duration: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds without renewal after which a standby takes the Lease over (the "
+            "failover time after a leader dies)."
+        ),
+    )
+    lease_renew_deadline: float = Field(
+        default=7.0,
+        gt=0,
+        description=(
+            "Seconds a leader keeps acting without renewing; shorter than lease_duration, so it "
+            "stops before a standby may start."
+        ),
+    )
+    lease_retry_period: float = Field(
+        default=1.5, gt=0, description="Seconds between attempts to acquire or renew the Lease."
+    )
+
+    @model_validator(mode="after")
+    def _renew_before_expiry(self) -> Settings:
+        if self.lease_renew_deadline >= self.lease_duration:
+            raise ValueError(
+                "AURA_OPERATOR_LEASE_RENEW_DEADLINE must be shorter than "
+                "AURA_OPERATOR_LEASE_DURATION (a leader must stop before its lease expires)"
+            )
+        return self
 
     @field_validator("api_url")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aura_operator.aura.models import CreatedInstance, Instance, TokenResponse
+from aura_operator.aura.models import SETTLED_STATUSES, CreatedInstance, Instance, TokenResponse
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ def test_unknown_status_and_fields_are_kept() -> None:
     )
     assert instance.status == "hibernating"
     assert not instance.is_transient
-    assert not instance.is_settled
+    assert instance.status not in SETTLED_STATUSES
     assert instance.model_extra == {"shiny_new_field": {"x": 1}}
 
 
@@ -38,7 +38,7 @@ def test_unknown_status_and_fields_are_kept() -> None:
 )
 def test_status_classes(status: str, transient: bool, settled: bool) -> None:
     instance = Instance.model_validate({"id": "a1b2c3d4", "status": status})
-    assert (instance.is_transient, instance.is_settled) == (transient, settled)
+    assert (instance.is_transient, instance.status in SETTLED_STATUSES) == (transient, settled)
 
 
 def test_password_and_token_are_secret_in_repr() -> None:
@@ -62,3 +62,18 @@ def test_password_and_token_are_secret_in_repr() -> None:
     assert created.password.get_secret_value() == "s3cr3t-pa55word"
     token = TokenResponse.model_validate({"access_token": "tok-123", "expires_in": 3600})
     assert "tok-123" not in repr(token)
+
+
+def test_an_unreadable_create_response_still_yields_id_and_password() -> None:
+    salvaged = CreatedInstance.salvage(
+        {"id": "0d6065b0", "password": "s3cret", "created_at": "not a date", "region": 7}
+    )
+    assert salvaged is not None
+    assert (salvaged.id, salvaged.password.get_secret_value()) == ("0d6065b0", "s3cret")
+    assert salvaged.region == ""
+    assert "s3cret" not in repr(salvaged)
+
+
+@pytest.mark.parametrize("body", [None, [], {"id": "0d6065b0"}, {"password": "x"}, {"id": 7}])
+def test_nothing_is_salvaged_without_id_and_password(body: object) -> None:
+    assert CreatedInstance.salvage(body) is None

@@ -28,7 +28,7 @@ from typing import Any, Protocol, Self
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr, TypeAdapter
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from aura_operator import __version__
 from aura_operator.aura.auth import credential_key
@@ -218,8 +218,34 @@ class AuraClient:
             "cloud_provider": cloud_provider,
             **fields,
         }
-        data = await self._data("POST", "/v1/instances", body=_compact(body))
-        return CreatedInstance.model_validate(data)
+        try:
+            data = await self._data("POST", "/v1/instances", body=_compact(body))
+        except AuraUnexpectedResponse as exc:
+            # A 2xx whose body is unreadable: Aura may well have created the instance.
+            raise AuraOutcomeUnknown(
+                f"{exc.message}; the instance may or may not have been created",
+                method="POST",
+                path="/v1/instances",
+                status=exc.status,
+                request_id=exc.request_id,
+            ) from None
+        try:
+            return CreatedInstance.model_validate(data)
+        except ValidationError:
+            # The only response that carries the password: keep what can be read of it
+            # rather than lose the password over an odd field.
+            salvaged = CreatedInstance.salvage(data)
+            if salvaged is None:
+                raise AuraOutcomeUnknown(
+                    "the create response has no readable id and password; the instance may or "
+                    "may not have been created",
+                    method="POST",
+                    path="/v1/instances",
+                ) from None
+            logger.warning(
+                "aura POST /v1/instances: response partly unreadable; kept id %s", salvaged.id
+            )
+            return salvaged
 
     async def get_instance(self, instance_id: str) -> Instance:
         return Instance.model_validate(

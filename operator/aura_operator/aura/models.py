@@ -9,6 +9,7 @@ never shows up in a repr or a log line by accident.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -147,10 +148,6 @@ class Instance(AuraModel):
     def is_transient(self) -> bool:
         return self.status in TRANSIENT_STATUSES
 
-    @property
-    def is_settled(self) -> bool:
-        return self.status in SETTLED_STATUSES
-
 
 class CreatedInstance(AuraModel):
     """The 202 body of `POST /instances`: the only response that ever carries the password."""
@@ -167,6 +164,34 @@ class CreatedInstance(AuraModel):
     created_at: datetime | None = None
     vector_optimized: bool | None = None
     graph_analytics_plugin: bool | None = None
+
+    @classmethod
+    def salvage(cls, data: Any) -> CreatedInstance | None:
+        """What can be read of a create response that does not validate: the id and the
+        password at least (None without them); unreadable strings become empty."""
+        if not isinstance(data, Mapping):
+            return None
+        instance_id, password = data.get("id"), data.get("password")
+        if not isinstance(instance_id, str) or not instance_id:
+            return None
+        if not isinstance(password, str) or not password:
+            return None
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        return cls.model_construct(
+            id=instance_id,
+            password=SecretStr(password),
+            connection_url=text("connection_url"),
+            username=text("username") or "neo4j",
+            tenant_id=text("tenant_id"),
+            cloud_provider=text("cloud_provider"),
+            region=text("region"),
+            type=text("type"),
+            name=text("name"),
+        )
 
 
 class UpdateResult(AuraModel):

@@ -1,0 +1,62 @@
+"""Per-object in-memory state: the lock, the wake-up event and what the loop remembers.
+
+Keyed by the object's uid and lost on restart by design: everything that must survive a
+restart (intent, ids, passwords) lives on the object, in its Secret, or in Aura.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+
+@dataclass
+class ObjectState:
+    """What the loop of one AuraInstance keeps between passes."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by a pass (and by the finalizer): one actor per object at a time."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    failures: int = 0
+    last_generation: int | None = None
+    last_annotations: tuple[tuple[str, str], ...] = ()
+    credential: str | None = None
+    transient: str | None = None
+    transient_since: float = 0.0
+    transient_reads: int = 0
+    transient_exact: bool = False
+    _password: tuple[str, SecretStr] | None = None
+
+    def remember_password(self, instance_id: str, password: SecretStr) -> None:
+        """Hold a create response's password until it is safely in a Secret."""
+        self._password = (instance_id, password)
+
+    def pending_password(self, instance_id: str) -> SecretStr | None:
+        if self._password is not None and self._password[0] == instance_id:
+            return self._password[1]
+        return None
+
+    def forget_password(self) -> None:
+        self._password = None
+
+
+class ObjectStates:
+    """The state of every object this process has seen, by uid."""
+
+    def __init__(self) -> None:
+        self._by_uid: dict[str, ObjectState] = {}
+
+    def get(self, uid: str) -> ObjectState:
+        return self._by_uid.setdefault(uid, ObjectState())
+
+    def __contains__(self, uid: object) -> bool:
+        return uid in self._by_uid
+
+    def forget(self, uid: str) -> None:
+        self._by_uid.pop(uid, None)
+
+    def wake(self, uid: str) -> None:
+        if uid in self._by_uid:
+            self._by_uid[uid].wake.set()

@@ -14,7 +14,7 @@ from typing import Any
 from aura_operator.context import OperatorContext
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import Outcome, backoff
-from aura_operator.resource import AuraInstance
+from aura_operator.resource import AuraInstance, Condition
 from aura_operator.status import READY, SYNCED, ConditionUpdate, merge_conditions, now_iso
 
 
@@ -74,16 +74,16 @@ def _time_to_ready(
         ctx.metrics.time_to_ready.observe((now - creation.requested_at).total_seconds())
 
 
-async def apply_outcome(
-    ctx: OperatorContext,
-    obj: AuraInstance,
+def status_patch(
     outcome: Outcome,
-    state: ObjectState,
-    now: datetime | None = None,
-) -> float | None:
-    """Write the outcome into `.status` (only if it changed); return the delay to wait."""
-    now = now or datetime.now(UTC)
-    delay, interval = plan(ctx, obj, outcome, state, time.monotonic())
+    current: list[Condition],
+    generation: int,
+    delay: float | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The `.status` patch of an outcome, for any kind: its fields, the merged conditions
+    (a failed Synced says when the next attempt is), and observedGeneration once the spec is
+    fully applied."""
     conditions = list(outcome.conditions)
     next_at: str | None = None
     if outcome.next_attempt and delay is not None:
@@ -95,17 +95,36 @@ async def apply_outcome(
             for c in conditions
         ]
     patch: dict[str, Any] = dict(outcome.status)
-    patch["conditions"] = merge_conditions(
-        obj.status.conditions, conditions, generation=obj.ref.generation, now=now
-    )
+    patch["conditions"] = merge_conditions(current, conditions, generation=generation, now=now)
     patch["nextAttemptAt"] = next_at
+    if outcome.spec_applied:
+        patch["observedGeneration"] = generation
+    return patch
+
+
+def changes(current: dict[str, Any], patch: dict[str, Any]) -> bool:
+    """Whether writing `patch` over the status `current` (wire form) changes anything."""
+    return any(
+        current.get(k) != v for k, v in patch.items() if not (v is None and k not in current)
+    )
+
+
+async def apply_outcome(
+    ctx: OperatorContext,
+    obj: AuraInstance,
+    outcome: Outcome,
+    state: ObjectState,
+    now: datetime | None = None,
+) -> float | None:
+    """Write the outcome into `.status` (only if it changed); return the delay to wait."""
+    now = now or datetime.now(UTC)
+    delay, interval = plan(ctx, obj, outcome, state, time.monotonic())
+    patch = status_patch(outcome, obj.status.conditions, obj.ref.generation, delay, now)
     if interval is not None:
         patch["driftIntervalSeconds"] = interval
-    if outcome.spec_applied:
-        patch["observedGeneration"] = obj.ref.generation
     _time_to_ready(ctx, obj, patch, now)
     ctx.metrics.set_state(obj.ref.uid, patch.get("state", obj.status.state))
     current = obj.status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    if any(current.get(k) != v for k, v in patch.items() if not (v is None and k not in current)):
+    if changes(current, patch):
         await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, patch)
     return delay

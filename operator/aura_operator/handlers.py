@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -24,6 +23,7 @@ from aura_operator.context import OperatorContext
 from aura_operator.credentials import CredentialsProblem
 from aura_operator.deletion import finalize
 from aura_operator.kube import KubeError
+from aura_operator.loop import PASS_GRACE, KopfRecorder, run_loop, wait
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import backoff
 from aura_operator.reconcile import reconcile
@@ -53,24 +53,9 @@ FORCE_HINT = (
 )
 
 
-class KopfRecorder:
-    """Posts events on the object through kopf's event queue."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def event(self, type_: str, reason: str, message: str) -> None:
-        kopf.event(self._body, type=type_, reason=reason, message=message)
-
-
 def _annotations(meta: Any) -> tuple[tuple[str, str], ...]:
     annotations = dict(meta.get("annotations") or {})
     return tuple((k, annotations[k]) for k in _WATCHED_ANNOTATIONS if k in annotations)
-
-
-#: How long a stopping loop (object deleted, operator shutting down) may take to finish the pass
-#: in flight before kopf cancels it: longer than one pass can take (a POST and a Secret write).
-PASS_GRACE = 120.0
 
 
 @kopf.daemon(
@@ -87,61 +72,20 @@ async def instance_loop(
     logger: logging.Logger | logging.LoggerAdapter[Any],
     **_: Any,
 ) -> None:
-    """The reconcile loop of one AuraInstance, from its appearance to its deletion.
-
-    Nothing escapes it: a pass turns every error into an outcome (classify.py), and a failure
-    to read or write the object (API server down) waits and tries again. A pass in flight is
-    shielded from cancellation, and the finalizer waits for it (same lock).
-    """
+    """The reconcile loop of one AuraInstance, from its appearance to its deletion (loop.py)."""
     ctx: OperatorContext = memo["context"]
-    namespace, name, uid = (
-        body.metadata.namespace or "",
-        body.metadata.name or "",
-        body.metadata.uid or "",
-    )
+    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+    uid = body.metadata.uid or ""
     state = ctx.objects.get(uid)
     recorder = KopfRecorder(body)
-    background = True  # the first pass after a (re)start is a re-examination, not a change
-    if await _startup_delay(ctx, body, state, stopped):
-        background = False  # woken by a change while waiting for the startup slot
-    failures = 0
-    while not stopped:
-        if not await _lead(ctx, stopped):
-            return
-        try:
-            fresh = await ctx.kube.get_instance(namespace, name)
-        except KubeError as exc:
-            failures += 1
-            logger.warning("cannot read the object (%s); trying again", exc)
-            await _wait(state.wake, stopped, backoff(failures - 1, cap=30.0))
-            continue
-        failures = 0
-        if fresh is None or (fresh.get("metadata") or {}).get("deletionTimestamp"):
-            return
+
+    async def read() -> dict[str, Any] | None:
+        return await ctx.kube.get_instance(namespace, name)
+
+    async def step(fresh: dict[str, Any], background: bool) -> tuple[float | None, bool]:
         obj = AuraInstance.from_body(fresh)
-        if obj.ref.uid != uid:
-            return  # a new object of the same name: its own daemon takes over
         state.last_generation = obj.ref.generation
         state.last_annotations = _annotations(fresh.get("metadata") or {})
-        state.wake.clear()
-        run = asyncio.ensure_future(_one_pass(ctx, obj, state, recorder, background, logger))
-        # Shielded: a cancelled loop (deletion, shutdown) lets the pass finish and record its
-        # outcome; the finalizer waits for it through the object's lock.
-        delay, spec_applied = await asyncio.shield(run)
-        woken = await _wait(state.wake, stopped, delay)
-        background = not woken and spec_applied
-
-
-async def _one_pass(
-    ctx: OperatorContext,
-    obj: AuraInstance,
-    state: ObjectState,
-    recorder: KopfRecorder,
-    background: bool,
-    logger: logging.Logger | logging.LoggerAdapter[Any],
-) -> tuple[float | None, bool]:
-    """One pass and the write of its outcome: (delay before the next, spec applied)."""
-    async with state.lock:
         now = datetime.now(UTC)
         outcome = await reconcile(obj, ctx, recorder, now, background=background)
         try:
@@ -152,19 +96,18 @@ async def _one_pass(
             return backoff(state.failures - 1, cap=ctx.settings.error_backoff_max), False
         return delay, outcome.spec_applied
 
-
-async def _lead(ctx: OperatorContext, stopped: kopf.DaemonStopped) -> bool:
-    """Wait until this process leads (standbys do no reconciling); False if stopped first."""
-    if ctx.leadership.is_leading:
-        return True
-    leading = asyncio.ensure_future(ctx.leadership.wait())
-    stopping = asyncio.ensure_future(stopped.wait())
-    try:
-        await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        leading.cancel()
-        stopping.cancel()
-    return ctx.leadership.is_leading and not stopped
+    # The first pass after a (re)start is a re-examination, not a change.
+    woken = await _startup_delay(ctx, body, state, stopped)
+    await run_loop(
+        uid=uid,
+        read=read,
+        step=step,
+        state=state,
+        leadership=ctx.leadership,
+        stopped=stopped,
+        logger=logger,
+        background=not woken,
+    )
 
 
 async def _startup_delay(
@@ -180,24 +123,7 @@ async def _startup_delay(
     except (CredentialsProblem, KubeError):
         return False
     delay = ctx.drift.next_startup_read(client_id, ctx.rate(client_id), time.monotonic())
-    return await _wait(state.wake, stopped, delay) if delay > 0 else False
-
-
-async def _wait(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float | None) -> bool:
-    """Wait for a wake-up, the stop flag or the delay; True if woken by a change."""
-    if delay is not None and delay <= 0:
-        return False
-
-    async def until_stopped() -> None:
-        await stopped.wait()
-
-    waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(until_stopped())}
-    try:
-        await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    return wake.is_set()
+    return await wait(state.wake, stopped, delay) if delay > 0 else False
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

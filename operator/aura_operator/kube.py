@@ -114,12 +114,13 @@ class Kube:
             raise
         return True
 
-    # ---------------------------------------------------------- AuraInstances
+    # ------------------------------------------- custom objects (every kind of this group)
 
-    async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """One object of this operator's API group (namespaced), or None if it is gone."""
         try:
             obj = await self._call(
-                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
             )
         except KubeError as exc:
             if exc.status == 404:
@@ -127,8 +128,9 @@ class Kube:
             raise
         return cast(dict[str, Any], obj)
 
-    async def patch_status(
+    async def patch_object_status(
         self,
+        plural: str,
         namespace: str,
         name: str,
         status: Mapping[str, Any],
@@ -149,12 +151,28 @@ class Kube:
             GROUP,
             VERSION,
             namespace,
-            PLURAL,
+            plural,
             name,
             body,
             _content_type=MERGE_PATCH,
         )
         return cast(dict[str, Any], obj)
+
+    async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self.get_object(PLURAL, namespace, name)
+
+    async def patch_status(
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        """`patch_object_status` of an AuraInstance."""
+        return await self.patch_object_status(
+            PLURAL, namespace, name, status, resource_version=resource_version
+        )
 
     # ----------------------------------------------------------------- Leases
 

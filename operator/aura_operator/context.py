@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aura_operator.aura import CredentialRegistry
 from aura_operator.credentials import Credentials
-from aura_operator.kube import Kube
+from aura_operator.kube import KubeApi
 from aura_operator.leader import Leadership
 from aura_operator.metrics import Metrics
 from aura_operator.objects import ObjectStates
@@ -22,7 +22,7 @@ from aura_operator.tenants import TenantCache
 
 class OperatorContext:
     def __init__(
-        self, settings: Settings, kube: Kube, leadership: Leadership | None = None
+        self, settings: Settings, kube: KubeApi, leadership: Leadership | None = None
     ) -> None:
         self.settings = settings
         self.kube = kube

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from aura_operator.aura import AuraClient, CredentialRegistry
 from aura_operator.aura.auth import credential_key
 from aura_operator.aura.client import RequestObserver
-from aura_operator.kube import Kube
+from aura_operator.kube import KubeApi
 from aura_operator.resource import AuraInstance
 from aura_operator.secrets import decode
 from aura_operator.settings import Settings
@@ -56,7 +56,7 @@ class Credentials:
     def __init__(
         self,
         settings: Settings,
-        kube: Kube,
+        kube: KubeApi,
         registry: CredentialRegistry,
         observer: RequestObserver | None = None,
     ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -45,8 +45,46 @@ def _load_api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
+class KubeApi(Protocol):
+    """The Kubernetes calls the operator makes, as a type: `Kube` below is the real one, and
+    the in-process tests (tests/inprocess) run the operator on an in-memory one."""
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def create_secret(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def replace_secret(
+        self, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def patch_secret(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def delete_secret(self, namespace: str, name: str) -> bool: ...
+
+    async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def patch_status(
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def replace_lease(
+        self, namespace: str, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+
 class Kube:
-    """Async wrappers of the few Kubernetes calls the operator makes."""
+    """Async wrappers of the few Kubernetes calls the operator makes (implements `KubeApi`)."""
 
     def __init__(self, api_client: client.ApiClient | None = None) -> None:
         self._api = api_client or _load_api_client()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aura_operator.kube import Kube, KubeError
+from aura_operator.kube import KubeApi, KubeError
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class LeaseElector:
 
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeApi,
         leadership: Leadership,
         *,
         namespace: str,

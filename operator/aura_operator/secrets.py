@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from aura_operator.kube import Kube
+from aura_operator.kube import KubeApi
 from aura_operator.resource import GROUP, KIND, VERSION, AuraInstance
 from aura_operator.status import SECRET_READY, ConditionUpdate, SecretReason
 
@@ -170,7 +170,9 @@ def _is_orphan_of_instance(secret: Mapping[str, Any], instance_id: str) -> bool:
 class SecretStore:
     """Writes connection Secrets and their backups through `Kube`."""
 
-    def __init__(self, kube: Kube, *, backup_namespace: str | None, backups: bool = True) -> None:
+    def __init__(
+        self, kube: KubeApi, *, backup_namespace: str | None, backups: bool = True
+    ) -> None:
         self._kube = kube
         self._backup_namespace = backup_namespace
         self._backups = backups and bool(backup_namespace)

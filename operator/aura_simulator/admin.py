@@ -3,6 +3,41 @@
 Each route is a thin wrapper over a function of this module, and `Simulator` (server.py) calls
 the same functions from Python, so tests in-process and users' CI over HTTP get the same
 behaviour. The admin API has no authentication: bind the simulator to 127.0.0.1.
+
+Routes (bodies are JSON; every field is optional unless marked):
+
+    GET    /_sim/health                      {"status": "ok"}
+    GET    /_sim/state                       config, instances (with passwords), faults
+    POST   /_sim/reset                       no instances, faults, log or rate-limit history
+    GET    /_sim/requests[?bodies=1]         the request log;  DELETE /_sim/requests clears it
+    GET    /_sim/faults                      the faults that can still fire
+    POST   /_sim/faults                      a FaultSpec (faults.py), 201 with its id:
+             {"route": "*" | "POST /v1/instances" | "/oauth/token" | "GET /v1/instances/*",
+              "status": 503 | null, "retry_after": 5, "body": "errors" | "gateway",
+              "message": "...", "count": 1 | null, "probability": 0.5,
+              "duration": 30, "latency": 2.5, "drop": false, "after": false}
+             `duration` (real seconds): fire on every matching request until it runs out
+             (count then defaults to no limit), e.g. a 429 storm on every endpoint:
+               {"route": "*", "status": 429, "retry_after": 5, "body": "gateway", "duration": 30}
+             a token endpoint that resets connections, or times out, for 20 s:
+               {"route": "/oauth/token", "status": null, "drop": true, "duration": 20}
+               {"route": "/oauth/token", "status": null, "latency": 60, "duration": 20}
+    DELETE /_sim/faults                      all faults;  DELETE /_sim/faults/{id} one
+    POST   /_sim/faults/ambiguous-create     {"count": 1, "mode": "502" | "drop" | "timeout",
+                                              "hold": 0}
+             the create happens; after `hold` real seconds the client gets a 502, a dropped
+             connection, or ("timeout", hold > 0) the real 202, too late for its timeout
+    POST   /_sim/faults/failed-create        {"count": 1}: creates end in `loading failed`
+    POST   /_sim/list-lag                    {"seconds": 8, "get_seconds": 8}: instances
+             created from now on appear in GET /v1/instances `seconds` real seconds after the
+             create, and answer 404 on GET /v1/instances/{id} for `get_seconds` (left as it
+             was when not given); answers {"list_lag": 8.0, "get_lag": 8.0}
+    POST   /_sim/instances/{id}/status       {"status" (required), "then", "after"}
+    POST   /_sim/instances/{id}/snapshots/{snapshotId}/status   {"status" (required)}
+    POST   /_sim/instances/{id}/console      {"action" (required): delete | pause | resume |
+                                              resize | rename, "name", "memory", "storage"}
+    POST   /_sim/tokens/expire               {"client_id"}: expire issued tokens
+    GET    /_sim/config;  PATCH /_sim/config  read or change the SimulatorConfig at run time
 """
 
 from __future__ import annotations
@@ -10,7 +45,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aura_simulator.config import SimulatorConfig
 from aura_simulator.errors import ApiError, bad_request, json_body
@@ -44,7 +79,22 @@ class AmbiguousCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     count: int = Field(default=1, ge=1)
-    mode: Literal["502", "drop"] = "502"
+    mode: Literal["502", "drop", "timeout"] = "502"
+    #: Real seconds the answer is held after the create happened.
+    hold: float = Field(default=0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> AmbiguousCreate:
+        if self.mode == "timeout" and self.hold <= 0:
+            raise ValueError("mode 'timeout' needs hold > 0 (longer than the client's timeout)")
+        return self
+
+
+class ListLag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(ge=0.0)
+    get_seconds: float | None = Field(default=None, ge=0.0)
 
 
 # ------------------------------------------------------------------ functions
@@ -54,19 +104,35 @@ def inject(runtime: Runtime, spec: FaultSpec) -> Fault:
     return runtime.faults.add(spec)
 
 
-def ambiguous_create(runtime: Runtime, count: int = 1, mode: str = "502") -> Fault:
-    """The next `count` successful creates take effect, but the client gets a 502 (gateway
-    body) or a dropped connection instead of the 202 with the password."""
-    spec = FaultSpec(
+def ambiguous_create(
+    runtime: Runtime, count: int = 1, mode: str = "502", hold: float = 0.0
+) -> Fault:
+    """The next `count` successful creates take effect, but the client gets, after `hold` real
+    seconds, a 502 (gateway body), a dropped connection, or (mode "timeout") the 202 with the
+    password only once its own timeout has passed."""
+    spec = AmbiguousCreate(count=count, mode=mode, hold=hold)
+    fault = FaultSpec(
         route="POST /v1/instances",
-        status=502 if mode == "502" else None,
+        status=502 if spec.mode == "502" else None,
         body="gateway",
         message="Bad Gateway",
-        drop=mode == "drop",
+        drop=spec.mode == "drop",
+        latency=spec.hold,
         after=True,
-        count=count,
+        count=spec.count,
     )
-    return runtime.faults.add(spec)
+    return runtime.faults.add(fault)
+
+
+def set_list_lag(runtime: Runtime, seconds: float, get_seconds: float | None = None) -> ListLag:
+    """Instances created from now on stay out of `GET /v1/instances` for `seconds`, and out of
+    `GET /v1/instances/{id}` for `get_seconds` (unchanged when None); real seconds."""
+    lag = ListLag(seconds=seconds, get_seconds=get_seconds)
+    changes: dict[str, Any] = {"list_lag": lag.seconds}
+    if lag.get_seconds is not None:
+        changes["get_lag"] = lag.get_seconds
+    update_config(runtime, changes)
+    return lag
 
 
 def fail_creates(runtime: Runtime, count: int = 1) -> None:
@@ -156,8 +222,13 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
 
     async def ambiguous(request: web.Request) -> web.Response:
         spec = _parse(AmbiguousCreate, await json_body(request))
-        fault = ambiguous_create(runtime, spec.count, spec.mode)
+        fault = ambiguous_create(runtime, spec.count, spec.mode, spec.hold)
         return _ok(fault.model_dump(mode="json"), 201)
+
+    async def list_lag(request: web.Request) -> web.Response:
+        lag = _parse(ListLag, await json_body(request))
+        set_list_lag(runtime, lag.seconds, lag.get_seconds)
+        return _ok({"list_lag": runtime.config.list_lag, "get_lag": runtime.config.get_lag})
 
     async def failed_create(request: web.Request) -> web.Response:
         body = await json_body(request)
@@ -210,6 +281,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     r.add_delete("/_sim/faults/{faultId}", remove_fault)
     r.add_post("/_sim/faults/ambiguous-create", ambiguous)
     r.add_post("/_sim/faults/failed-create", failed_create)
+    r.add_post("/_sim/list-lag", list_lag)
     r.add_post("/_sim/instances/{instanceId}/status", status)
     r.add_post("/_sim/instances/{instanceId}/snapshots/{snapshotId}/status", snapshot_status)
     r.add_post("/_sim/instances/{instanceId}/console", console_change)

@@ -140,7 +140,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     runtime.log(record)
     latency, fault = runtime.faults.before(request.method, request.path)
     if latency:
-        await asyncio.sleep(latency)
+        await _hold(request, latency)
     if fault is not None:
         record.fault = fault.describe()
         if fault.drop:
@@ -162,10 +162,13 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             after = runtime.faults.after(request.method, request.path)
             if after is not None:
                 record.fault = after.describe()
+                if after.latency:
+                    await _hold(request, after.latency)
                 if after.drop:
                     _drop(request)
                     return web.Response(status=502)
-                response = _fault_response(after)
+                if after.status is not None:
+                    response = _fault_response(after)
     return _finish(record, response, rid)
 
 
@@ -174,6 +177,18 @@ def _finish(record: RequestRecord, response: web.StreamResponse, rid: str) -> we
     record.response_body = _body_of(response)
     response.headers["X-Request-Id"] = rid
     return response
+
+
+async def _hold(request: web.Request, seconds: float) -> None:
+    """Wait `seconds` (real time), or less if the client has gone: a client that timed out
+    cannot tell, and a held request then does not keep the simulator from stopping."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(min(left, 0.05))
 
 
 def _drop(request: web.Request) -> None:

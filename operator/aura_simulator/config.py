@@ -127,6 +127,12 @@ class SimulatorConfig(BaseModel):
     patch_accepted_body: Literal["empty", "instance"] = "empty"
     #: Take a `Scheduled` snapshot when an instance first becomes running (DOC-SNAP).
     scheduled_snapshot_on_create: bool = True
+    #: A created instance appears in `GET /v1/instances` only this many real seconds (not
+    #: scaled) after its create, and answers 404 on `GET /v1/instances/{id}` for `get_lag` real
+    #: seconds (or the scaled `durations.visibility_delay`, whichever is longer). Each instance
+    #: keeps the lag in force when it was created. `POST /_sim/list-lag` sets both.
+    list_lag: float = Field(default=0.0, ge=0.0)
+    get_lag: float = Field(default=0.0, ge=0.0)
 
     @classmethod
     def from_file(cls, path: str | Path) -> SimulatorConfig:

@@ -136,12 +136,15 @@ class StateCore:
         return instance
 
     def list_instances(self, visible: set[str] | None, tenant_id: str | None) -> list[SimInstance]:
+        """What `GET /v1/instances` shows: instances past their `listed_at` (the list lag)."""
         self.settle()
+        now = self.now()
         return [
             i
             for i in self.instances.values()
             if (visible is None or i.tenant_id in visible)
             and (tenant_id is None or i.tenant_id == tenant_id)
+            and i.listed_at <= now
         ]
 
     @staticmethod
@@ -197,7 +200,8 @@ class StateCore:
             password=secrets.token_urlsafe(32),
             connection_url=f"neo4j+s://{instance_id}.databases.neo4j.io",
             created_at=now,
-            visible_at=now + self.duration("visibility_delay"),
+            visible_at=now + max(self.duration("visibility_delay"), self.config.get_lag),
+            listed_at=now + self.config.list_lag,
             vector_optimized=bool(body.get("vector_optimized", False)),
             graph_analytics_plugin=bool(body.get("graph_analytics_plugin", False)),
             source_instance_id=source_id,

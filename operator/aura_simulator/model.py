@@ -72,6 +72,8 @@ class SimInstance(BaseModel):
     status: str = "creating"
     #: GET answers 404 until then (eventual consistency after create).
     visible_at: float = 0.0
+    #: Left out of `GET /v1/instances` until then (a lagging list, `list_lag`).
+    listed_at: float = 0.0
     #: The running transition: where it lands, when, and what it changes on landing.
     next_status: str | None = None
     due: float | None = None

@@ -118,10 +118,16 @@ class Simulator:
         spec = FaultSpec(route=route, status=None, latency=seconds, count=count, **options)
         return admin.inject(self.runtime, spec)
 
-    def ambiguous_create(self, count: int = 1, mode: str = "502") -> Fault:
-        """Next `count` creates happen, but the client gets a 502 (`mode="502"`) or a dropped
-        connection (`mode="drop"`). The password stays in `state`."""
-        return admin.ambiguous_create(self.runtime, count, mode)
+    def ambiguous_create(self, count: int = 1, mode: str = "502", *, hold: float = 0.0) -> Fault:
+        """Next `count` creates happen, but after `hold` real seconds the client gets a 502
+        (`mode="502"`), a dropped connection (`mode="drop"`), or the 202 too late for its
+        timeout (`mode="timeout"`, hold > 0). The password stays in `state`."""
+        return admin.ambiguous_create(self.runtime, count, mode, hold)
+
+    def list_lag(self, seconds: float, get_seconds: float | None = None) -> None:
+        """Instances created from now on appear in `GET /v1/instances` `seconds` real seconds
+        late, and on `GET /v1/instances/{id}` `get_seconds` late (unchanged when None)."""
+        admin.set_list_lag(self.runtime, seconds, get_seconds)
 
     def fail_creates(self, count: int = 1) -> None:
         admin.fail_creates(self.runtime, count)

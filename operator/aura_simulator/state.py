@@ -187,6 +187,7 @@ class SimState(StateCore):
                 raise bad_request(f"unknown status {value}", "status")
         instance.status = status
         instance.visible_at = min(instance.visible_at, self.now())
+        instance.listed_at = min(instance.listed_at, self.now())
         instance.pending = {}
         instance.next_status = then
         instance.due = self.now() + self.scaled(after) if then is not None else None
@@ -214,6 +215,7 @@ class SimState(StateCore):
         if instance is None:
             raise instance_not_found(instance_id)
         instance.visible_at = min(instance.visible_at, self.now())
+        instance.listed_at = min(instance.listed_at, self.now())
         if action == "delete":
             self._start(instance, "destroying", GONE, "destroying")
         elif action == "pause":

@@ -178,8 +178,8 @@ def test_the_argocd_cm_snippet_carries_the_script() -> None:
     assert snippet["data"][CM_KEY] == SCRIPT
 
 
-def test_the_readme_shows_this_snippet_and_the_application_example() -> None:
-    readme = (ARGOCD.parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_install_docs_show_this_snippet_and_the_application_example() -> None:
+    docs = (ARGOCD.parents[1] / "docs" / "install.md").read_text(encoding="utf-8")
     cm = (ARGOCD / "argocd-cm.yaml").read_text(encoding="utf-8")
-    assert cm[cm.index("data:") :].rstrip() in readme
-    assert (ARGOCD / "application.yaml").read_text(encoding="utf-8").rstrip() in readme
+    assert cm[cm.index("data:") :].rstrip() in docs
+    assert (ARGOCD / "application.yaml").read_text(encoding="utf-8").rstrip() in docs

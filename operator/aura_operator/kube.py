@@ -82,6 +82,8 @@ class KubeApi(Protocol):
         self, namespace: str, name: str, body: Mapping[str, Any]
     ) -> dict[str, Any]: ...
 
+    async def get_namespace(self, name: str) -> dict[str, Any] | None: ...
+
 
 class Kube:
     """Async wrappers of the few Kubernetes calls the operator makes (implements `KubeApi`)."""
@@ -152,14 +154,35 @@ class Kube:
             raise
         return True
 
+    async def get_namespace(self, name: str) -> dict[str, Any] | None:
+        """A Namespace (for its labels: AuraCredential.spec.allowedNamespaces), None if gone."""
+        try:
+            found = await self._call(self._core.read_namespace, name)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._wire(found)
+
     # ------------------------------------------- custom objects (every kind of this group)
 
     async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        """One object of this operator's API group (namespaced), or None if it is gone."""
+        """One object of this operator's API group, or None if it is gone. `namespace` ""
+        reads a cluster-scoped kind (AuraCredential)."""
         try:
-            obj = await self._call(
-                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
-            )
+            if namespace:
+                obj = await self._call(
+                    self._objects.get_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    plural,
+                    name,
+                )
+            else:
+                obj = await self._call(
+                    self._objects.get_cluster_custom_object, GROUP, VERSION, plural, name
+                )
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -184,6 +207,17 @@ class Kube:
         body: dict[str, Any] = {"status": dict(status)}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
+        if not namespace:  # a cluster-scoped kind
+            found = await self._call(
+                self._objects.patch_cluster_custom_object_status,
+                GROUP,
+                VERSION,
+                plural,
+                name,
+                body,
+                _content_type=MERGE_PATCH,
+            )
+            return cast(dict[str, Any], found)
         obj = await self._call(
             self._objects.patch_namespaced_custom_object_status,
             GROUP,

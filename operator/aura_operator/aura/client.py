@@ -45,6 +45,8 @@ from aura_operator.aura.errors import (
 )
 from aura_operator.aura.models import (
     CreatedInstance,
+    CustomerManagedKey,
+    CustomerManagedKeySummary,
     Instance,
     InstanceSummary,
     Snapshot,
@@ -71,7 +73,9 @@ _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
     "aura_priority", default=None
 )
 
-_ID_SEGMENT = re.compile(r"/(instances|tenants|snapshots)/(?!sizing\b)[^/]+")
+_ID_SEGMENT = re.compile(
+    r"/(instances|tenants|snapshots|customer-managed-keys)/(?!sizing\b)[^/]+"
+)
 
 
 def route_of(path: str) -> str:
@@ -92,6 +96,7 @@ class RequestObserver(Protocol):
 _tenants = TypeAdapter(list[TenantSummary])
 _instances = TypeAdapter(list[InstanceSummary])
 _snapshots = TypeAdapter(list[Snapshot])
+_keys = TypeAdapter(list[CustomerManagedKeySummary])
 
 
 def _seg(value: str) -> str:
@@ -308,6 +313,56 @@ class AuraClient:
         """Restore in place: the instance goes to `restoring`, then `running`."""
         path = f"/v1/instances/{_seg(instance_id)}/snapshots/{_seg(snapshot_id)}/restore"
         return Instance.model_validate(await self._data("POST", path, body={}))
+
+    # -------------------------------------------------- customer-managed keys
+
+    async def list_customer_managed_keys(
+        self, tenant_id: str | None = None
+    ) -> list[CustomerManagedKeySummary]:
+        """Summaries only (id, name, tenant_id); GET each key for its status."""
+        params = {"tenantId": tenant_id} if tenant_id else None
+        data = await self._data("GET", "/v1/customer-managed-keys", params=params)
+        return _keys.validate_python(data)
+
+    async def create_customer_managed_key(
+        self,
+        *,
+        name: str,
+        key_id: str,
+        instance_type: str,
+        region: str,
+        tenant_id: str,
+        cloud_provider: str,
+    ) -> CustomerManagedKey:
+        """`POST /v1/customer-managed-keys`, sent exactly once: 202 with the key (`pending`).
+        An unreadable 2xx raises `AuraOutcomeUnknown`: the key may exist; look before acting."""
+        body = {
+            "name": name,
+            "key_id": key_id,
+            "instance_type": instance_type,
+            "region": region,
+            "tenant_id": tenant_id,
+            "cloud_provider": cloud_provider,
+        }
+        path = "/v1/customer-managed-keys"
+        try:
+            return CustomerManagedKey.model_validate(await self._data("POST", path, body=body))
+        except (AuraUnexpectedResponse, ValidationError) as exc:
+            raise AuraOutcomeUnknown(
+                f"unreadable answer to the key create ({type(exc).__name__}); the key may or "
+                "may not have been created",
+                method="POST",
+                path=path,
+            ) from None
+
+    async def get_customer_managed_key(self, key_id: str) -> CustomerManagedKey:
+        path = f"/v1/customer-managed-keys/{_seg(key_id)}"
+        return CustomerManagedKey.model_validate(await self._data("GET", path))
+
+    async def delete_customer_managed_key(self, key_id: str) -> None:
+        """`DELETE`: 204 without a body. A key still used by an instance answers 400
+        `encryption-key-is-active` (AuraBadRequest with that reason); a gone key 404."""
+        await self._send("DELETE", f"/v1/customer-managed-keys/{_seg(key_id)}")
 
     # ------------------------------------------------------------- internals
 

@@ -229,6 +229,37 @@ class SnapshotRef(AuraModel):
     snapshot_id: str
 
 
+class CustomerManagedKeySummary(AuraModel):
+    """A list item of `GET /customer-managed-keys`: summaries only (API.md §3.4)."""
+
+    id: str
+    name: str
+    tenant_id: str
+
+
+class CustomerManagedKey(AuraModel):
+    """`GET /customer-managed-keys/{id}` and the 202 of its POST: `status` pending -> ready."""
+
+    id: str
+    name: str
+    tenant_id: str
+    status: str | None = None
+    cloud_provider: str | None = None
+    region: str | None = None
+    instance_type: str | None = None
+    key_id: str | None = None
+    created: datetime | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _normalise_status(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == "ready"
+
+
 class TokenResponse(BaseModel):
     """The token endpoint's answer. Never logged; the token is a `SecretStr`."""
 

@@ -73,9 +73,7 @@ _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
     "aura_priority", default=None
 )
 
-_ID_SEGMENT = re.compile(
-    r"/(instances|tenants|snapshots|customer-managed-keys)/(?!sizing\b)[^/]+"
-)
+_ID_SEGMENT = re.compile(r"/(instances|tenants|snapshots|customer-managed-keys)/(?!sizing\b)[^/]+")
 
 
 def route_of(path: str) -> str:

@@ -66,6 +66,9 @@ class AuraInstanceSpec(CamelModel):
     deletion_policy: DeletionPolicy | None = None
     management_policy: ManagementPolicy = "Full"
     credentials_secret_ref: SecretRef | None = None
+    credential_ref: SecretRef | None = None
+    customer_managed_key_ref: SecretRef | None = None
+    customer_managed_key_id: str | None = None
     connection_secret: ConnectionSecretSpec = Field(default_factory=ConnectionSecretSpec)
 
 

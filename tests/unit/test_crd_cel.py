@@ -210,3 +210,58 @@ def test_instance_id_can_be_set_later_but_never_changed_or_removed() -> None:
     message = ".spec: instanceId cannot be changed or removed once set"
     assert on_update(adopted, {**adopted, "instanceId": "a1b2c3d4"}) == [message]
     assert on_update(adopted, CREATE_SPEC) == [message]
+
+
+# --- customer-managed keys and credentials (issue 13) -------------------------------------------
+
+KEYED = {**CREATE_SPEC, "customerManagedKeyRef": {"name": "orders-key"}}
+
+
+@pytest.mark.parametrize(
+    "key", [{"customerManagedKeyRef": {"name": "orders-key"}}, {"customerManagedKeyId": "8c76"}]
+)
+def test_a_customer_managed_key_is_accepted_at_creation(key: dict[str, Any]) -> None:
+    assert on_create({**CREATE_SPEC, **key}) == []
+    assert on_update({**CREATE_SPEC, **key}, {**CREATE_SPEC, **key}) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("customerManagedKeyRef", {"name": "orders-key"}), ("customerManagedKeyId", "8c76")],
+)
+def test_a_customer_managed_key_is_set_at_creation_only(field: str, value: Any) -> None:
+    message = f".spec: {field} is fixed at creation and cannot be added or removed"
+    assert on_update(CREATE_SPEC, {**CREATE_SPEC, field: value}) == [message]
+    assert on_update({**CREATE_SPEC, field: value}, CREATE_SPEC) == [message]
+
+
+def test_a_customer_managed_key_cannot_change() -> None:
+    changed = {**KEYED, "customerManagedKeyRef": {"name": "other-key"}}
+    assert on_update(KEYED, changed) == [
+        ".spec.customerManagedKeyRef: customerManagedKeyRef is immutable"
+    ]
+    with_id = {**CREATE_SPEC, "customerManagedKeyId": "8c76"}
+    assert on_update(with_id, {**with_id, "customerManagedKeyId": "9d87"}) == [
+        ".spec.customerManagedKeyId: customerManagedKeyId is immutable"
+    ]
+
+
+def test_a_customer_managed_key_needs_an_enterprise_type_and_one_way_to_name_it() -> None:
+    assert on_create({**KEYED, "type": "professional-db"}) == [
+        ".spec: a customer-managed key (customerManagedKeyRef, customerManagedKeyId) is only "
+        "available for type enterprise-db and enterprise-ds"
+    ]
+    assert on_create({**KEYED, "type": "enterprise-ds"}) == []
+    assert on_create({**KEYED, "customerManagedKeyId": "8c76"}) == [
+        ".spec: set customerManagedKeyRef or customerManagedKeyId, not both"
+    ]
+
+
+def test_credential_ref_may_change_but_not_beside_credentials_secret_ref() -> None:
+    team_a = {**CREATE_SPEC, "credentialRef": {"name": "team-a"}}
+    assert on_create(team_a) == []
+    assert on_update(team_a, {**team_a, "credentialRef": {"name": "team-b"}}) == []
+    assert on_update(CREATE_SPEC, team_a) == []
+    assert on_create({**team_a, "credentialsSecretRef": {"name": "aura"}}) == [
+        ".spec: set credentialRef or credentialsSecretRef, not both"
+    ]

@@ -17,15 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
-from aura_simulator import admin
+from aura_simulator import admin, key_routes
 from aura_simulator.errors import ApiError, error_body, json_body
 from aura_simulator.faults import Fault
 from aura_simulator.gateway import RequestRecord, request_id
-from aura_simulator.oauth import RUNTIME, basic, bearer, token
+from aura_simulator.oauth import CLIENT_ID, RUNTIME, basic, bearer, token
 from aura_simulator.runtime import Runtime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)
 
 
 def data(payload: Any, status: int = 200) -> web.Response:
@@ -41,7 +40,7 @@ def _runtime(request: web.Request) -> Runtime:
 
 
 def _visible(request: web.Request) -> set[str]:
-    return _runtime(request).visible_tenants(request[_CLIENT_ID])
+    return _runtime(request).visible_tenants(request[CLIENT_ID])
 
 
 # ------------------------------------------------------------------- gateway
@@ -57,7 +56,7 @@ def _authenticate(runtime: Runtime, request: web.Request) -> str:
             "The request could not be authenticated: missing or invalid bearer token",
             "unauthorized",
         )
-    request[_CLIENT_ID] = issued.client_id
+    request[CLIENT_ID] = issued.client_id
     if runtime.tokens.is_expired(issued):
         raise ApiError(
             config.expired_token_status,
@@ -152,10 +151,10 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             try:
                 _gate(runtime, request)
             except ApiError as error:
-                record.client_id = request.get(_CLIENT_ID, record.client_id)
+                record.client_id = request.get(CLIENT_ID, record.client_id)
                 return _finish(record, api_error(error), rid)
         response = await _run(request, handler)
-        record.client_id = request.get(_CLIENT_ID, record.client_id)
+        record.client_id = request.get(CLIENT_ID, record.client_id)
         if response.status < 300:
             if request.method in ("POST", "PATCH", "DELETE") and request.path.startswith("/v1/"):
                 runtime.save()
@@ -216,7 +215,7 @@ async def _run(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def list_tenants(request: web.Request) -> web.Response:
-    tenants = _runtime(request).config.visible_tenants(request[_CLIENT_ID])
+    tenants = _runtime(request).config.visible_tenants(request[CLIENT_ID])
     return data([{"id": t.id, "name": t.name} for t in tenants])
 
 
@@ -356,5 +355,6 @@ def build_app(runtime: Runtime) -> web.Application:
     r.add_post("/v1/instances/{instanceId}/snapshots", create_snapshot)
     r.add_get("/v1/instances/{instanceId}/snapshots/{snapshotId}", get_snapshot)
     r.add_post("/v1/instances/{instanceId}/snapshots/{snapshotId}/restore", restore_snapshot)
+    key_routes.add_routes(app)
     admin.add_routes(app, runtime)
     return app

@@ -100,6 +100,8 @@ class Durations(BaseModel):
     snapshot_in_progress: float = 40.0
     #: A just-created instance answers 404 on GET for this long (eventual consistency).
     visibility_delay: float = 2.0
+    #: A customer-managed key is `pending` this long, then `ready`.
+    key_pending: float = 60.0
 
 
 class SimulatorConfig(BaseModel):
@@ -133,6 +135,10 @@ class SimulatorConfig(BaseModel):
     #: keeps the lag in force when it was created. `POST /_sim/list-lag` sets both.
     list_lag: float = Field(default=0.0, ge=0.0)
     get_lag: float = Field(default=0.0, ge=0.0)
+    #: Instance types without on-demand snapshots: `POST .../snapshots` answers 402 Payment
+    #: Required (the SPEC lists the status; which tiers get it is UNCONFIRMED, so none by
+    #: default), e.g. `["free-db"]`.
+    no_adhoc_snapshots: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_file(cls, path: str | Path) -> SimulatorConfig:

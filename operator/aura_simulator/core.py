@@ -26,6 +26,7 @@ from aura_simulator.errors import (
     tenant_not_found,
     wrong_state,
 )
+from aura_simulator.keys import SimKey, check_key_for_instance
 from aura_simulator.model import (
     GONE,
     TRANSIENT,
@@ -56,6 +57,8 @@ class StateCore:
         self.deleted: dict[str, SimInstance] = {}
         #: The next N creates end in `loading failed` instead of `running`.
         self.failing_creates = 0
+        #: Customer-managed keys by id (API.md §3.4; the rules are in state.py).
+        self.keys: dict[str, SimKey] = {}
 
     # ------------------------------------------------------------------ clock
 
@@ -168,6 +171,18 @@ class StateCore:
             source = self._source(str(source_id), visible)
             if snapshot_id is not None:
                 self._exportable_snapshot(source, str(snapshot_id))
+        key_ref = body.get("customer_managed_key_id")
+        if key_ref is not None:
+            key = self.keys.get(str(key_ref))
+            check_key_for_instance(
+                key,
+                str(key_ref),
+                status=self.key_status(key) if key is not None else "",
+                tenant_id=tenant_id,
+                instance_type=configuration.type,
+                cloud_provider=configuration.cloud_provider,
+                region=configuration.region,
+            )
         self.settle()
         live = [i for i in self.instances.values() if i.tenant_id == tenant_id]
         if len(live) >= tenant.instance_limit:
@@ -206,6 +221,7 @@ class StateCore:
             graph_analytics_plugin=bool(body.get("graph_analytics_plugin", False)),
             source_instance_id=source_id,
             source_snapshot_id=snapshot_id,
+            customer_managed_key_id=key_ref,
         )
         final = "running"
         if self.failing_creates > 0:
@@ -264,6 +280,12 @@ class StateCore:
         self._require_settled(instance)
         if instance.status != "running":
             raise wrong_state(instance.id, instance.status, "snapshotted")
+        if instance.type in self.config.no_adhoc_snapshots:
+            raise ApiError(
+                402,
+                f"On-demand snapshots are not available for {instance.type} instances",
+                "payment-required",  # UNCONFIRMED reason
+            )
         snapshot = SimSnapshot(
             snapshot_id=str(uuid.uuid4()),
             instance_id=instance.id,
@@ -296,9 +318,13 @@ class StateCore:
     ) -> SimSnapshot:
         return self._snapshot(self.instance(instance_id, visible), snapshot_id)
 
+    def key_status(self, key: SimKey) -> str:
+        return key.status(self.now(), self.duration("key_pending"))
+
     def reset(self) -> None:
         self.instances.clear()
         self.deleted.clear()
+        self.keys.clear()
         self.failing_creates = 0
 
     def dump(self) -> dict[str, Any]:
@@ -307,6 +333,7 @@ class StateCore:
             "instances": {k: v.model_dump(mode="json") for k, v in self.instances.items()},
             "deleted": {k: v.model_dump(mode="json") for k, v in self.deleted.items()},
             "failing_creates": self.failing_creates,
+            "keys": {k: v.model_dump(mode="json") for k, v in self.keys.items()},
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -317,3 +344,4 @@ class StateCore:
             k: SimInstance.model_validate(v) for k, v in data.get("deleted", {}).items()
         }
         self.failing_creates = int(data.get("failing_creates", 0))
+        self.keys = {k: SimKey.model_validate(v) for k, v in data.get("keys", {}).items()}

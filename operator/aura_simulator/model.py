@@ -84,6 +84,7 @@ class SimInstance(BaseModel):
     cdc_enrichment_mode: str | None = None
     source_instance_id: str | None = None
     source_snapshot_id: str | None = None
+    customer_managed_key_id: str | None = None
     graph_nodes: int = 0
     graph_relationships: int = 0
     first_run_done: bool = False

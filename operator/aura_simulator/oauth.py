@@ -15,6 +15,8 @@ from aiohttp import web
 from aura_simulator.runtime import Runtime
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
+#: The client id of an authenticated `/v1` request (set by the gateway).
+CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)
 
 
 def bearer(request: web.Request) -> str | None:

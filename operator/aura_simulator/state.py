@@ -9,6 +9,7 @@ Admin-only changes (forced statuses, console changes) live here too, beside the 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aura_simulator import validation
@@ -19,6 +20,7 @@ from aura_simulator.errors import (
     instance_not_found,
     wrong_state,
 )
+from aura_simulator.keys import SimKey, key_not_found, validate_key_body
 from aura_simulator.model import (
     GONE,
     INSTANCE_STATUSES,
@@ -170,6 +172,46 @@ class SimState(StateCore):
             raise bad_request(f"Snapshot {snapshot_id} is not completed", "snapshot_id")
         self._start(instance, "restoring", "running", "restoring")
         return instance
+
+    # ------------------------------------------------- customer-managed keys
+
+    def create_key(self, body: dict[str, Any], visible: set[str] | None) -> SimKey:
+        tenant_id = body.get("tenant_id")
+        if not isinstance(tenant_id, str) or not tenant_id:
+            raise bad_request("tenant_id is required", "tenant_id")
+        tenant = self.config.tenant(tenant_id)
+        if tenant is None or (visible is not None and tenant_id not in visible):
+            raise bad_request(f"Tenant not found: {tenant_id}", "tenant_id", "tenant-not-found")
+        fields = validate_key_body(tenant, body)
+        key = SimKey(id=str(uuid.uuid4()), created=self.now(), **fields)
+        self.keys[key.id] = key
+        return key
+
+    def key(self, key_id: str, visible: set[str] | None) -> SimKey:
+        key = self.keys.get(key_id)
+        if key is None or (visible is not None and key.tenant_id not in visible):
+            raise key_not_found(key_id)
+        return key
+
+    def list_keys(self, visible: set[str] | None, tenant_id: str | None) -> list[SimKey]:
+        return [
+            k
+            for k in self.keys.values()
+            if (visible is None or k.tenant_id in visible)
+            and (tenant_id is None or k.tenant_id == tenant_id)
+        ]
+
+    def delete_key(self, key_id: str, visible: set[str] | None) -> None:
+        """Gone at once (204); refused while a live instance is encrypted with it."""
+        key = self.key(key_id, visible)
+        self.settle()
+        if any(i.customer_managed_key_id == key.id for i in self.instances.values()):
+            raise ApiError(
+                400,
+                f"Can not delete encryption key {key.id}. The key is linked to an active instance.",
+                "encryption-key-is-active",
+            )
+        del self.keys[key.id]
 
     # ----------------------------------------------------------------- admin
 

@@ -160,8 +160,8 @@ def validate_create(tenant: TenantConfig, body: Mapping[str, Any]) -> InstanceCo
                 "customer_managed_key_id is only available for enterprise-db and enterprise-ds",
                 "customer_managed_key_id",
             )
-        # Customer managed keys are not simulated: no key exists.
-        raise bad_request(f"Encryption Key not found: {key}", "customer_managed_key_id")
+        if not isinstance(key, str):
+            raise bad_request("customer_managed_key_id must be a string", "customer_managed_key_id")
     return configuration
 
 

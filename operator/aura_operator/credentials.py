@@ -1,22 +1,33 @@
 """Which Aura credential an object uses, and the one client per credential.
 
-A credential is the object's own Secret (`spec.credentialsSecretRef`) or the operator's
-default (a Secret in its namespace, or variables). Every client is built with the process's
-one `CredentialRegistry`, so all requests of a client id draw from one budget however many
-objects use it.
+A credential is, in this order: an AuraCredential (`spec.credentialRef`, cluster-scoped, which
+must allow the object's namespace and sets its client id's budget), the object's own Secret
+(`spec.credentialsSecretRef`), or the operator's default (a Secret in its namespace, or
+variables: an implicit credential every namespace may use, at the operator's budget). Any kind
+with these spec fields resolves the same way. Every client is built with the process's one
+`CredentialRegistry`, so all requests of a client id draw from one budget however many objects
+use it, and every client counts what it sends (`usage.RequestWindows`) for the credential's
+status.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
 from aura_operator.aura import AuraClient, CredentialRegistry
 from aura_operator.aura.auth import credential_key
 from aura_operator.aura.client import RequestObserver
-from aura_operator.kube import KubeApi
-from aura_operator.resource import AuraInstance
+from aura_operator.credential_resource import PLURAL as CREDENTIALS
+from aura_operator.credential_resource import AuraCredential
+from aura_operator.kube import KubeApi, KubeError
+from aura_operator.resource import SecretRef
 from aura_operator.secrets import decode
 from aura_operator.settings import Settings
+from aura_operator.usage import CountingObserver, CredentialUsers, RequestWindows
 
 KEY_CLIENT_ID = "AURA_CLIENT_ID"
 KEY_CLIENT_SECRET = "AURA_CLIENT_SECRET"  # noqa: S105 - a key name
@@ -24,6 +35,38 @@ KEY_CLIENT_SECRET = "AURA_CLIENT_SECRET"  # noqa: S105 - a key name
 
 class CredentialsProblem(Exception):
     """The credential an object needs is missing or unusable (message names what to fix)."""
+
+
+class _Ref(Protocol):
+    @property
+    def namespace(self) -> str: ...
+
+
+class _Spec(Protocol):
+    @property
+    def credentials_secret_ref(self) -> SecretRef | None: ...
+
+    @property
+    def credential_ref(self) -> SecretRef | None: ...
+
+
+class Credentialed(Protocol):
+    """Any object with `spec.credentialRef` / `spec.credentialsSecretRef` (every kind)."""
+
+    @property
+    def ref(self) -> _Ref: ...
+
+    @property
+    def spec(self) -> _Spec: ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    client_id: str
+    client_secret: SecretStr
+    credential: str | None = None
+    """The AuraCredential's name; None for a Secret or the operator's default."""
+    default_tenant_id: str | None = None
 
 
 def make_client(
@@ -65,12 +108,114 @@ class Credentials:
         self._registry = registry
         self._observer = observer
         self._clients: dict[str, AuraClient] = {}
+        self.windows = RequestWindows()
+        self.users = CredentialUsers()
+        #: AuraCredential bodies and namespace labels as the watches last saw them (a miss is
+        #: read from the API server).
+        self._credentials: dict[str, Mapping[str, Any]] = {}
+        self._namespaces: dict[str, dict[str, str]] = {}
 
-    async def resolve(self, obj: AuraInstance) -> tuple[str, SecretStr]:
-        """The (client id, secret) for an object: its own Secret, or the operator's default."""
+    # ----------------------------------------------------- what the watches feed
+
+    def remember_credential(self, body: Mapping[str, Any]) -> None:
+        self._credentials[(body.get("metadata") or {}).get("name", "")] = body
+
+    def forget_credential(self, name: str) -> None:
+        self._credentials.pop(name, None)
+
+    def remember_namespace(self, name: str, labels: Mapping[str, str] | None) -> None:
+        self._namespaces[name] = dict(labels or {})
+
+    def forget_namespace(self, name: str) -> None:
+        self._namespaces.pop(name, None)
+
+    async def credential(self, name: str) -> AuraCredential | None:
+        body = self._credentials.get(name)
+        if body is None:
+            body = await self._kube.get_object(CREDENTIALS, "", name)
+            if body is None:
+                return None
+            self._credentials[name] = body
+        return AuraCredential.from_body(body)
+
+    async def namespace_labels(self, name: str) -> dict[str, str] | None:
+        labels = self._namespaces.get(name)
+        if labels is None:
+            namespace = await self._kube.get_namespace(name)
+            if namespace is None:
+                return None
+            labels = dict((namespace.get("metadata") or {}).get("labels") or {})
+            self._namespaces[name] = labels
+        return labels
+
+    # ------------------------------------------------------------- resolution
+
+    async def resolve(self, obj: Credentialed) -> tuple[str, SecretStr]:
+        """The (client id, secret) for an object (see `resolve_full`)."""
+        found = await self.resolve_full(obj)
+        return found.client_id, found.client_secret
+
+    async def default_tenant_id(self, obj: Credentialed) -> str | None:
+        """The AuraCredential's defaultTenantId, for objects that set no tenantId."""
+        ref = obj.spec.credential_ref
+        if ref is None:
+            return None
+        credential = await self.credential(ref.name)
+        return credential.spec.default_tenant_id if credential is not None else None
+
+    async def resolve_full(self, obj: Credentialed) -> Resolved:
+        """An object's credential: its AuraCredential, its own Secret, or the default."""
+        named = obj.spec.credential_ref
+        if named is not None:
+            return await self._from_credential(named.name, obj.ref.namespace)
         ref = obj.spec.credentials_secret_ref
         if ref is not None:
-            return await self._from_secret(obj.ref.namespace, ref.name, "spec.credentialsSecretRef")
+            client_id, secret = await self._from_secret(
+                obj.ref.namespace, ref.name, "spec.credentialsSecretRef"
+            )
+            return Resolved(client_id, secret)
+        client_id, secret = await self._default()
+        return Resolved(client_id, secret)
+
+    async def _from_credential(self, name: str, namespace: str) -> Resolved:
+        """An AuraCredential, if it allows `namespace` ("" for the credential itself)."""
+        credential = await self.credential(name)
+        if credential is None:
+            raise CredentialsProblem(f"AuraCredential {name} (spec.credentialRef) not found")
+        if namespace:
+            labels = await self.namespace_labels(namespace)
+            if labels is None or not credential.allows(labels):
+                selector = credential.spec.allowed_namespaces
+                allowed = (
+                    f"it allows namespaces matching {selector.describe()}"
+                    if selector is not None
+                    else "its spec.allowedNamespaces is not set, so it allows none"
+                )
+                raise CredentialsProblem(
+                    f"AuraCredential {name} does not allow namespace {namespace} ({allowed}); "
+                    "nothing was sent to Aura"
+                )
+        ref = credential.spec.secret_ref
+        secret_namespace = ref.namespace or self._settings.namespace
+        if not secret_namespace:
+            raise CredentialsProblem(
+                f"AuraCredential {name}: spec.secretRef.namespace is not set and the operator's "
+                "namespace is unknown (AURA_OPERATOR_NAMESPACE or POD_NAMESPACE)"
+            )
+        client_id, secret = await self._from_secret(
+            secret_namespace,
+            ref.name,
+            f"AuraCredential {name}:",
+            keys=(ref.client_id_key, ref.client_secret_key),
+        )
+        self._registry.set_rate(client_id, credential.spec.requests_per_minute)
+        return Resolved(client_id, secret, name, credential.spec.default_tenant_id)
+
+    async def resolve_credential(self, name: str) -> Resolved:
+        """The client of an AuraCredential itself (its status pass)."""
+        return await self._from_credential(name, "")
+
+    async def _default(self) -> tuple[str, SecretStr]:
         s = self._settings
         if s.credentials_secret:
             if not s.namespace:
@@ -86,15 +231,29 @@ class Credentials:
             f"{KEY_CLIENT_ID} and {KEY_CLIENT_SECRET}, or give the operator a default credential"
         )
 
-    async def _from_secret(self, namespace: str, name: str, what: str) -> tuple[str, SecretStr]:
-        secret = await self._kube.get_secret(namespace, name)
+    async def _from_secret(
+        self,
+        namespace: str,
+        name: str,
+        what: str,
+        keys: tuple[str, str] = (KEY_CLIENT_ID, KEY_CLIENT_SECRET),
+    ) -> tuple[str, SecretStr]:
+        try:
+            secret = await self._kube.get_secret(namespace, name)
+        except KubeError as exc:
+            if exc.status != 403:
+                raise
+            raise CredentialsProblem(
+                f"{what} the operator may not read Secret {namespace}/{name}: keep credential "
+                "Secrets in the operator's namespace, or grant it get on this Secret "
+                "(docs/platform.md)"
+            ) from None
         if secret is None:
             raise CredentialsProblem(f"{what} credentials Secret {namespace}/{name} not found")
-        client_id = (decode(secret, KEY_CLIENT_ID) or "").strip()
-        client_secret = (decode(secret, KEY_CLIENT_SECRET) or "").strip()
-        missing = [
-            k for k, v in ((KEY_CLIENT_ID, client_id), (KEY_CLIENT_SECRET, client_secret)) if not v
-        ]
+        id_key, secret_key = keys
+        client_id = (decode(secret, id_key) or "").strip()
+        client_secret = (decode(secret, secret_key) or "").strip()
+        missing = [k for k, v in ((id_key, client_id), (secret_key, client_secret)) if not v]
         if missing:
             raise CredentialsProblem(
                 f"{what} credentials Secret {namespace}/{name} lacks {' and '.join(missing)}"
@@ -110,12 +269,12 @@ class Credentials:
                 client_id,
                 client_secret,
                 registry=self._registry,
-                observer=self._observer,
+                observer=CountingObserver(client_id, self.windows, self._observer),
             )
             self._clients[key] = client
         return client
 
-    async def client_for(self, obj: AuraInstance) -> AuraClient:
+    async def client_for(self, obj: Credentialed) -> AuraClient:
         client_id, client_secret = await self.resolve(obj)
         return self.client(client_id, client_secret)
 

@@ -75,6 +75,23 @@ def check_tier_rules(spec: AuraInstanceSpec) -> SpecProblem | None:
             "spec.vectorOptimized",
             f"spec.vectorOptimized needs memory of 4GB or more (spec.memory is {spec.memory})",
         )
+    key_field = (
+        "spec.customerManagedKeyRef"
+        if spec.customer_managed_key_ref is not None
+        else "spec.customerManagedKeyId"
+        if spec.customer_managed_key_id
+        else None
+    )
+    if key_field and spec.type and spec.type not in ("enterprise-db", "enterprise-ds"):
+        return SpecProblem(
+            key_field,
+            f"{key_field}: customer-managed keys are only available for type enterprise-db and "
+            f"enterprise-ds (spec.type is {spec.type})",
+        )
+    if spec.credential_ref is not None and spec.credentials_secret_ref is not None:
+        return SpecProblem(
+            "spec.credentialRef", "set spec.credentialRef or spec.credentialsSecretRef, not both"
+        )
     if spec.type == "free-db" and spec.paused:
         return SpecProblem(
             "spec.paused", "free-db instances cannot be paused through the API (allowed: false)"
@@ -142,11 +159,25 @@ def check_resize(
 
 def check_fixed_fields(spec: AuraInstanceSpec, observed: Instance) -> SpecProblem | None:
     """Creation-time fields must match the instance (the CRD's CEL rules, checked again)."""
+    key_field = (
+        "spec.customerManagedKeyRef"
+        if spec.customer_managed_key_ref is not None
+        else "spec.customerManagedKeyId"
+        if spec.customer_managed_key_id
+        else None
+    )
+    if key_field and not observed.customer_managed_key_id:
+        return SpecProblem(
+            key_field,
+            f"{key_field} is set but instance {observed.id} is not encrypted with a "
+            "customer-managed key; a key is set at creation only (remove the field)",
+        )
     for field, wanted, actual in (
         ("type", spec.type, observed.type),
         ("cloudProvider", spec.cloud_provider, observed.cloud_provider),
         ("region", spec.region, observed.region),
         ("tenantId", spec.tenant_id, observed.tenant_id),
+        ("customerManagedKeyId", spec.customer_managed_key_id, observed.customer_managed_key_id),
     ):
         if wanted and actual and wanted != actual:
             return SpecProblem(

@@ -155,6 +155,8 @@ class SimInstance(BaseModel):
             body["secondaries_count"] = self.secondaries_count or 0
         if self.cdc_enrichment_mode is not None:
             body["cdc_enrichment_mode"] = self.cdc_enrichment_mode
+        if self.customer_managed_key_id is not None:
+            body["customer_managed_key_id"] = self.customer_managed_key_id  # only if used (SPEC)
         return body
 
 

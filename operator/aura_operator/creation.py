@@ -27,6 +27,7 @@ from aura_operator.aura import (
     InstanceSummary,
 )
 from aura_operator.classify import classify
+from aura_operator.customer_keys import KeyWait, key_for_create
 from aura_operator.kube import KubeConflict
 from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
 from aura_operator.passes import Pass
@@ -58,9 +59,12 @@ def _pending(message: str) -> ConditionUpdate:
 
 
 async def resolve_tenant(p: Pass) -> str | SpecProblem:
-    """spec.tenantId, or the only tenant the credential sees."""
+    """spec.tenantId, the AuraCredential's defaultTenantId, or the only tenant it sees."""
     if p.obj.spec.tenant_id:
         return p.obj.spec.tenant_id
+    default = await p.ctx.credentials.default_tenant_id(p.obj)
+    if default:
+        return default
     tenants = await p.ctx.tenants.tenant_list(p.aura)
     if len(tenants) == 1:
         return tenants[0].id
@@ -182,6 +186,14 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
     problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
     if problem is not None:
         return invalid_spec(problem, events)
+    key_id = await key_for_create(p, tenant_id)
+    if isinstance(key_id, SpecProblem):
+        return invalid_spec(key_id, events)
+    if isinstance(key_id, KeyWait):
+        return Outcome(
+            conditions=[synced_ok(key_id.message), _pending(key_id.message)],
+            requeue_after=p.settings.poll_interval,
+        )
     if await ctx.secrets.conflict(obj, None):
         message = (
             f"Secret {obj.connection_secret_name} exists and is not owned by this AuraInstance; "
@@ -230,6 +242,7 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
         "storage": spec.storage,
         "vector_optimized": spec.vector_optimized,
         "graph_analytics_plugin": spec.graph_analytics_plugin,
+        "customer_managed_key_id": key_id,
     }
     if spec.source is not None:
         fields["source_instance_id"] = spec.source.instance_id

@@ -182,7 +182,18 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
     tenant_id = await resolve_tenant(p)
     if isinstance(tenant_id, SpecProblem):
         return invalid_spec(tenant_id, events)
-    tenant = await ctx.tenants.tenant(p.aura, tenant_id)
+    try:
+        tenant = await ctx.tenants.tenant(p.aura, tenant_id)
+    except AuraNotFound:
+        known = ", ".join(t.id for t in await ctx.tenants.tenant_list(p.aura)) or "none"
+        return invalid_spec(
+            SpecProblem(
+                "spec.tenantId",
+                f"spec.tenantId: tenant {tenant_id} does not exist or is not visible to this "
+                f"credential; allowed: {known}",
+            ),
+            events,
+        )
     problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
     if problem is not None:
         return invalid_spec(problem, events)

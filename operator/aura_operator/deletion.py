@@ -35,9 +35,12 @@ class Finalization:
 DONE = Finalization(None)
 
 
-async def finalize(obj: AuraInstance, ctx: OperatorContext, events: Recorder) -> Finalization:
+async def finalize(
+    obj: AuraInstance, ctx: OperatorContext, events: Recorder, now: datetime | None = None
+) -> Finalization:
     """One attempt at finalizing; raises (AuraError, CredentialsProblem, KubeError) on trouble,
-    which the caller turns into a retry through classify.py."""
+    which the caller turns into a retry through classify.py. `now` (default: the clock) is
+    what the visibility window is measured against."""
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
     if obj.force_finalize:
         events.event(
@@ -58,7 +61,7 @@ async def finalize(obj: AuraInstance, ctx: OperatorContext, events: Recorder) ->
         )
         return DONE
     aura = await ctx.credentials.client_for(obj)
-    return await _delete(Pass(obj, ctx, aura, events, datetime.now(UTC)))
+    return await _delete(Pass(obj, ctx, aura, events, now or datetime.now(UTC)))
 
 
 async def _find_created(p: Pass) -> str | Finalization:
@@ -107,19 +110,43 @@ async def _delete(p: Pass) -> Finalization:
     try:
         instance = await aura.get_instance(instance_id)
     except AuraNotFound:
-        return await _gone(p, instance_id)
+        return await _not_found(p, instance_id)
     if instance.status == "destroying":
         return Finalization(poll, f"Aura is deleting {instance_id}")
     try:
         await aura.delete_instance(instance_id)
     except AuraNotFound:
-        return await _gone(p, instance_id)
+        return await _not_found(p, instance_id)
     except AuraConflict as exc:
         return Finalization(
             poll, f"instance {instance_id} is busy ({exc.message}); deleting it when it settles"
         )
     events.event("Normal", "Deleting", f"deleting Aura instance {instance_id}")
     return Finalization(poll, f"Aura is deleting {instance_id}")
+
+
+async def _not_found(p: Pass, instance_id: str) -> Finalization:
+    """Aura answers 404. Gone, unless it is this object's own create that Aura does not show
+    yet: a GET lags a create by a few seconds, and a finalizer released then would leave a
+    billed instance behind. Such a 404 is trusted only after the visibility window."""
+    intent, status = p.obj.status.creation, p.obj.status
+    if (
+        intent is not None
+        and status.instance_id == instance_id
+        and status.state
+        in (
+            None,
+            "creating",
+        )
+    ):
+        left = (visibility_deadline(intent, p.settings) - p.now).total_seconds()
+        if left > 0:
+            return Finalization(
+                max(1.0, min(left, p.settings.poll_interval)),
+                f"Aura does not show the new instance {instance_id} (yet); looking for it for "
+                f"{left:.0f}s more so that it can be deleted",
+            )
+    return await _gone(p, instance_id)
 
 
 async def _gone(p: Pass, instance_id: str) -> Finalization:

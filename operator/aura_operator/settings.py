@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     tenant_cache_seconds: float = Field(
         default=600.0, ge=0, description="How long a tenant's instance configurations are reused."
     )
+    credential_status_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds between status updates of an AuraCredential (requests and 429s of the last "
+            "minute and hour, users, drift interval)."
+        ),
+    )
 
     leader_election: bool = Field(
         default=True,

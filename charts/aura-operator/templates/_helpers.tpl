@@ -88,6 +88,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: ["aura-operator.dev"]
   resources: ["aurainstances/finalizers"]
   verbs: ["update"]
+# AuraCustomerManagedKeys: kopf watches them and keeps its finalizer and annotations on them
+# (patch); each key's loop re-reads it and writes its status (the create intent, the key id), and
+# an AuraInstance's spec.customerManagedKeyRef is read before the instance is created.
+- apiGroups: ["aura-operator.dev"]
+  resources: ["auracustomermanagedkeys"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["aura-operator.dev"]
+  resources: ["auracustomermanagedkeys/status"]
+  verbs: ["get", "patch"]
 # Connection Secrets: read, create, replace (password rotation, restore) and patch (the owner
 # reference is removed when an instance is retained). Also read the Secret named by
 # spec.credentialsSecretRef. Deleting connection Secrets is left to the garbage collector.

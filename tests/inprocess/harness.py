@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from aura_operator.apply import apply_outcome
 from aura_operator.classify import Verdict, classify
 from aura_operator.context import OperatorContext
+from aura_operator.credentials import make_client
 from aura_operator.deletion import Finalization, finalize
 from aura_operator.outcome import ListRecorder, Outcome, backoff
 from aura_operator.reconcile import reconcile
@@ -37,6 +38,7 @@ from aura_operator.settings import Settings
 from aura_simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
+    DEMO_TENANT_ID,
     RequestRecord,
     Simulator,
     SimulatorConfig,
@@ -204,6 +206,25 @@ class Harness:
 
     def posts(self) -> list[RequestRecord]:
         return self.requests("POST", "/v1/instances")
+
+    async def console_instance(self, name: str, memory: str = "2GB") -> str:
+        """An instance made outside the operator (as in the Aura console), running; the request
+        log is cleared so that a test sees only what the operator sends."""
+        async with make_client(
+            self.settings, DEMO_CLIENT_ID, SecretStr(DEMO_CLIENT_SECRET)
+        ) as aura:
+            created = await aura.create_instance(
+                name=name,
+                version="5",
+                region="europe-west1",
+                memory=memory,
+                type="professional-db",
+                tenant_id=DEMO_TENANT_ID,
+                cloud_provider="gcp",
+            )
+        await self.until(functools.partial(self._settled, created.id), what="the instance")
+        self.sim.requests.clear()
+        return created.id
 
     def sim_status(self, instance_id: str) -> str:
         instance = self.sim.instance(instance_id)

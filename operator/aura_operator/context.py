@@ -9,6 +9,7 @@ lives in module globals.
 from __future__ import annotations
 
 from aura_operator.aura import CredentialRegistry
+from aura_operator.backup_resource import ActiveRestores
 from aura_operator.credentials import Credentials
 from aura_operator.kube import KubeApi
 from aura_operator.leader import Leadership
@@ -43,6 +44,7 @@ class OperatorContext:
             share=settings.drift_budget_share,
         )
         self.transitions = TransitionTimes()
+        self.restores = ActiveRestores()
 
     def forget(self, uid: str) -> None:
         """The object is gone: drop its state, its drift slot and its metrics."""

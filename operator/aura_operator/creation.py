@@ -27,6 +27,7 @@ from aura_operator.aura import (
     InstanceSummary,
 )
 from aura_operator.classify import classify
+from aura_operator.clone import Wait, clone_source
 from aura_operator.customer_keys import KeyWait, key_for_create
 from aura_operator.kube import KubeConflict
 from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
@@ -197,6 +198,14 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
     problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
     if problem is not None:
         return invalid_spec(problem, events)
+    source = await clone_source(p)
+    if isinstance(source, SpecProblem):
+        return invalid_spec(source, events)
+    if isinstance(source, Wait):
+        return Outcome(
+            conditions=[synced_ok(source.message), _pending(source.message)],
+            requeue_after=p.settings.poll_interval,
+        )
     key_id = await key_for_create(p, tenant_id)
     if isinstance(key_id, SpecProblem):
         return invalid_spec(key_id, events)
@@ -255,9 +264,9 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
         "graph_analytics_plugin": spec.graph_analytics_plugin,
         "customer_managed_key_id": key_id,
     }
-    if spec.source is not None:
-        fields["source_instance_id"] = spec.source.instance_id
-        fields["source_snapshot_id"] = spec.source.snapshot_id
+    if source.instance_id is not None:
+        fields["source_instance_id"] = source.instance_id
+        fields["source_snapshot_id"] = source.snapshot_id
     try:
         created = await p.aura.create_instance(
             name=name,

@@ -63,6 +63,18 @@ class KubeApi(Protocol):
 
     async def delete_secret(self, namespace: str, name: str) -> bool: ...
 
+    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    async def patch_object_status(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]: ...
+
     async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     async def patch_status(

@@ -29,7 +29,15 @@ from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false,
 from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
 from aura_operator.secrets import ConnectionInfo
-from aura_operator.status import READY, ConditionUpdate, SyncedReason, ready_for_state
+from aura_operator.status import (
+    READY,
+    ConditionUpdate,
+    ReadyReason,
+    SyncedReason,
+    ready_for_state,
+)
+from aura_operator.upgrade import finished as upgrade_finished
+from aura_operator.upgrade import upgrade, wants_upgrade
 from aura_operator.validation import (
     SpecProblem,
     check_fixed_fields,
@@ -109,7 +117,7 @@ async def observe(p: Pass) -> Outcome:
         except AuraNotFound:
             return await _gone(p, instance_id)
 
-    status = _observed_status(instance, obj)
+    status = {**_observed_status(instance, obj), **upgrade_finished(p, instance)}
     conditions = [_ready(instance.status)]
     state = p.state
     info = ConnectionInfo(
@@ -135,6 +143,20 @@ async def observe(p: Pass) -> Outcome:
             conditions=conditions,
             status=status,
             spec_applied=True,
+            transient=instance.status if instance.is_transient else None,
+            drift=not instance.is_transient,
+        )
+
+    restoring = ctx.restores.active(obj.ref.namespace, obj.ref.name)
+    if restoring is not None:
+        # An AuraRestore is acting on this instance: nothing here may fight it (restores.py).
+        reason = ReadyReason.OVERWRITING if restoring[1] == "Overwriting" else ReadyReason.RESTORING
+        message = f"AuraRestore {restoring[0]} is in phase {restoring[1]}; changes wait for it"
+        conditions[0] = ConditionUpdate(READY, "False", reason, message)
+        conditions.append(synced_ok(message))
+        return Outcome(
+            conditions=conditions,
+            status=status,
             transient=instance.status if instance.is_transient else None,
             drift=not instance.is_transient,
         )
@@ -260,6 +282,8 @@ async def _act(p: Pass, instance: Instance) -> Outcome:
         if instance.status != "running":
             message = f"the instance is {instance.status}; the operator cannot act on it"
             return Outcome(conditions=[synced_false(SyncedReason.ERROR, message)], drift=True)
+        if wants_upgrade(p, instance):
+            return await upgrade(p, instance)
         fields = _patch_fields(obj, instance)
         if fields:
             if "memory" in fields or "storage" in fields:

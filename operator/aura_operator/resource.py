@@ -32,13 +32,17 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
-class SourceSpec(CamelModel):
-    instance_id: str
-    snapshot_id: str | None = None
-
-
 class SecretRef(CamelModel):
     name: str
+
+
+class SourceSpec(CamelModel):
+    """Clone from an instance (its latest data, or one of its snapshots), or from an
+    AuraSnapshot in this namespace (`snapshotRef`)."""
+
+    instance_id: str | None = None
+    snapshot_id: str | None = None
+    snapshot_ref: SecretRef | None = None
 
 
 class ConnectionSecretSpec(CamelModel):
@@ -90,6 +94,13 @@ class CreationIntent(CamelModel):
     discarded_ids: list[str] = Field(default_factory=list)
 
 
+class UpgradeIntent(CamelModel):
+    """Recorded before `POST /instances/{id}/upgrade`, so that it is sent once (upgrade.py)."""
+
+    requested_at: datetime
+    unanswered_at: datetime | None = None
+
+
 class AppliedSettings(CamelModel):
     """PATCH-only settings as last applied: the API does not always echo them back."""
 
@@ -110,6 +121,7 @@ class AuraInstanceStatus(CamelModel):
     observed_generation: int | None = None
     connection_secret_name: str | None = None
     creation: CreationIntent | None = None
+    upgrade: UpgradeIntent | None = None
     applied: AppliedSettings | None = None
     next_attempt_at: str | None = None
     drift_interval_seconds: int | None = None

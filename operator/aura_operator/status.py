@@ -30,6 +30,8 @@ class ReadyReason:
     RESUMING = "Resuming"
     DELETING = "Deleting"
     UNAVAILABLE = "Unavailable"
+    RESTORING = "Restoring"
+    OVERWRITING = "Overwriting"
 
 
 class SyncedReason:
@@ -70,8 +72,8 @@ _READY_BY_STATE: dict[str, tuple[Status, str]] = {
     "paused": ("False", ReadyReason.PAUSED),
     "resuming": ("False", ReadyReason.RESUMING),
     "destroying": ("False", ReadyReason.DELETING),
-    "restoring": ("False", ReadyReason.UPDATING),
-    "overwriting": ("False", ReadyReason.UPDATING),
+    "restoring": ("False", ReadyReason.RESTORING),
+    "overwriting": ("False", ReadyReason.OVERWRITING),
 }
 
 

@@ -57,9 +57,22 @@ def check_required(spec: AuraInstanceSpec) -> SpecProblem | None:
                 f"spec.{field} is required to create an instance "
                 "(or set spec.instanceId to adopt an existing one)",
             )
-    if spec.source and spec.source.snapshot_id and not spec.source.instance_id:
-        return SpecProblem("spec.source.instanceId", "spec.source.snapshotId needs instanceId")
+    source = spec.source
+    if source is not None:
+        if bool(source.instance_id) == bool(source.snapshot_ref):
+            return SpecProblem(
+                "spec.source",
+                "spec.source needs exactly one of instanceId (an instance, optionally with "
+                "snapshotId) and snapshotRef (an AuraSnapshot in this namespace)",
+            )
+        if source.snapshot_id and not source.instance_id:
+            return SpecProblem("spec.source.instanceId", "spec.source.snapshotId needs instanceId")
     return None
+
+
+def is_upgrade(wanted: str | None, actual: str | None) -> bool:
+    """The one type change Aura does in place: professional-db -> business-critical."""
+    return actual == "professional-db" and wanted == "business-critical"
 
 
 def check_tier_rules(spec: AuraInstanceSpec) -> SpecProblem | None:
@@ -94,7 +107,8 @@ def check_tier_rules(spec: AuraInstanceSpec) -> SpecProblem | None:
         )
     if spec.type == "free-db" and spec.paused:
         return SpecProblem(
-            "spec.paused", "free-db instances cannot be paused through the API (allowed: false)"
+            "spec.paused",
+            "spec.paused: free-db instances cannot be paused through the API (allowed: false)",
         )
     return None
 
@@ -179,7 +193,16 @@ def check_fixed_fields(spec: AuraInstanceSpec, observed: Instance) -> SpecProble
         ("tenantId", spec.tenant_id, observed.tenant_id),
         ("customerManagedKeyId", spec.customer_managed_key_id, observed.customer_managed_key_id),
     ):
+        if field == "type" and is_upgrade(wanted, actual):
+            continue  # an upgrade (upgrade.py), not a change of a fixed field
         if wanted and actual and wanted != actual:
+            if field == "type":
+                return SpecProblem(
+                    "spec.type",
+                    f'spec.type is "{wanted}" but the instance has "{actual}"; the type is fixed '
+                    "at creation, except professional-db -> business-critical (allowed: "
+                    f"{actual}{', business-critical' if actual == 'professional-db' else ''})",
+                )
             return SpecProblem(
                 f"spec.{field}",
                 f'spec.{field} is "{wanted}" but the instance has "{actual}"; it is fixed at '

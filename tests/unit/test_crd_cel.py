@@ -152,8 +152,34 @@ def test_creation_fields_are_required_unless_adopting(missing: str) -> None:
     ],
 )
 def test_creation_time_fields_are_immutable(field: str, value: str) -> None:
-    assert on_update(CREATE_SPEC, {**CREATE_SPEC, field: value}) == [
-        f".spec.{field}: {field} is immutable"
+    message = f"{field} is immutable"
+    if field == "type":
+        message += ", except professional-db -> business-critical (an upgrade)"
+    assert on_update(CREATE_SPEC, {**CREATE_SPEC, field: value}) == [f".spec.{field}: {message}"]
+
+
+def test_type_changes_only_from_professional_db_to_business_critical() -> None:
+    professional = {**CREATE_SPEC, "type": "professional-db"}
+    assert on_update(professional, {**professional, "type": "business-critical"}) == []
+    refused = ".spec.type: type is immutable, except professional-db -> business-critical " + (
+        "(an upgrade)"
+    )
+    critical = {**CREATE_SPEC, "type": "business-critical"}
+    assert on_update(critical, professional) == [refused]
+    assert on_update(professional, {**professional, "type": "enterprise-db"}) == [refused]
+
+
+def test_source_is_an_instance_or_an_aura_snapshot() -> None:
+    by_ref = {**CREATE_SPEC, "source": {"snapshotRef": {"name": "orders-before-migration"}}}
+    assert on_create(by_ref) == []
+    both = {**CREATE_SPEC, "source": {"instanceId": "2f49c2b3", "snapshotRef": {"name": "s"}}}
+    assert on_create(both) == [
+        ".spec.source: source needs exactly one of instanceId and snapshotRef"
+    ]
+    only_snapshot = {**CREATE_SPEC, "source": {"snapshotId": "3e5e6e27"}}
+    assert on_create(only_snapshot) == [
+        ".spec.source: source needs exactly one of instanceId and snapshotRef",
+        ".spec.source: source.snapshotId needs source.instanceId",
     ]
 
 

@@ -103,4 +103,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update", "patch"]
+# --- AuraSnapshot and AuraRestore (docs/backups.md) ----------------------------------------
+# kopf watches them (a daemon per object) and patches their metadata (its annotations); neither
+# kind has a finalizer, so no /finalizers permission. Each loop re-reads its object before
+# acting and writes its status (the snapshot id, the restore's phase, and the intents written
+# before each POST). AuraRestore and AuraInstance.spec.source.snapshotRef read AuraSnapshots;
+# AuraSnapshot.spec.instanceRef and AuraRestore read AuraInstances (already granted above).
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurasnapshots", "aurarestores"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurasnapshots/status", "aurarestores/status"]
+  verbs: ["get", "patch"]
 {{- end }}

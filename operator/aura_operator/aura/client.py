@@ -287,6 +287,14 @@ class AuraClient:
         )
         return await self._action(instance_id, "overwrite", body)
 
+    async def upgrade_instance(
+        self, instance_id: str, *, memory: str | None = None, storage: str | None = None
+    ) -> Instance:
+        """`POST /instances/{id}/upgrade`: professional-db -> business-critical in place.
+        Sent once; memory and storage are sent together or not at all (API.md §3.2)."""
+        body = _compact({"memory": memory, "storage": storage}) if memory and storage else {}
+        return await self._action(instance_id, "upgrade", body)
+
     # -------------------------------------------------------------- snapshots
 
     async def list_snapshots(

@@ -1,0 +1,142 @@
+"""What AuraSnapshot and AuraRestore passes share: the pass, the target, intents, applying.
+
+- `BackupPass`: the process context, where events go and the time the pass started;
+- `target_instance`: an `instanceRef` resolved to the AuraInstance object and its instance id;
+- `credential_holder`: the object whose credential a snapshot of a bare `instanceId` uses;
+- `fenced_intent`: the conditional (resourceVersion) status write before a POST that must be
+  sent once; `unanswered_left`: how long to keep looking for the result of an open one;
+- `find_adhoc`: the AdHoc snapshots of an instance taken since an intent (the day's list,
+  and the day before when the intent is near midnight);
+- `apply`: write a pass's Outcome into `.status` (only if it changed) and plan the next pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aura_operator.apply import changes, status_patch
+from aura_operator.aura import AuraClient, Snapshot
+from aura_operator.backup_resource import Intent
+from aura_operator.context import OperatorContext
+from aura_operator.creation import CLOCK_SKEW
+from aura_operator.kube import KubeConflict
+from aura_operator.objects import ObjectState
+from aura_operator.outcome import Outcome, Recorder, backoff
+from aura_operator.resource import PLURAL, AuraInstance, Condition, ObjectRef
+from aura_operator.status import READY, ConditionUpdate, now_iso
+
+
+@dataclass
+class BackupPass:
+    ctx: OperatorContext
+    events: Recorder
+    now: datetime
+
+
+def ready(status: str, reason: str, message: str) -> ConditionUpdate:
+    return ConditionUpdate(READY, "True" if status == "True" else "False", reason, message)
+
+
+async def target_instance(ctx: OperatorContext, namespace: str, name: str) -> AuraInstance | None:
+    body = await ctx.kube.get_object(PLURAL, namespace, name)
+    return AuraInstance.from_body(body) if body is not None else None
+
+
+def credential_holder(ref: ObjectRef, instance_id: str, spec: Mapping[str, Any]) -> AuraInstance:
+    """An AuraInstance-shaped view of an object that names an instance by id: the credential
+    is resolved exactly as for an AuraInstance in that namespace with that spec."""
+    keys = ("credentialsSecretRef", "credentialRef")
+    body = {
+        "metadata": {"namespace": ref.namespace, "name": ref.name, "uid": ref.uid},
+        "spec": {"instanceId": instance_id, **{k: spec[k] for k in keys if k in spec}},
+    }
+    return AuraInstance.from_body(body)
+
+
+async def client_for(ctx: OperatorContext, holder: AuraInstance) -> AuraClient:
+    return await ctx.credentials.client_for(holder)
+
+
+def new_intent(now: datetime) -> dict[str, Any]:
+    return {"requestedAt": now_iso(now.astimezone(UTC).replace(microsecond=0))}
+
+
+async def fenced_intent(
+    ctx: OperatorContext, plural: str, ref: ObjectRef, status: Mapping[str, Any]
+) -> bool:
+    """Write `status` only if the object is still at the version this pass read. False: it
+    changed (or another process wrote first); nothing may be sent, read it again."""
+    try:
+        await ctx.kube.patch_object_status(
+            plural, ref.namespace, ref.name, status, resource_version=ref.resource_version
+        )
+    except KubeConflict:
+        return False
+    return ctx.leadership.is_leading
+
+
+def unanswered_left(intent: Intent, ctx: OperatorContext, now: datetime) -> float:
+    """Seconds left to look for the result of an open request before concluding that it never
+    arrived: the visibility window from when it went unanswered (or from the latest moment a
+    request sent by a process that died could have arrived)."""
+    s = ctx.settings
+    start = intent.unanswered_at or (intent.requested_at + timedelta(seconds=s.http_timeout))
+    deadline = start.astimezone(UTC) + timedelta(seconds=s.create_visibility_window)
+    return (deadline - now).total_seconds()
+
+
+def search_dates(requested_at: datetime, now: datetime) -> list[str]:
+    """The UTC days whose snapshot lists can hold a snapshot taken since `requested_at`: its
+    day (less the clock skew) through today; two days when the intent is near midnight."""
+    first = (requested_at - CLOCK_SKEW).astimezone(UTC).date()
+    last = max(now.astimezone(UTC).date(), first)
+    days: list[str] = []
+    day = first
+    while day <= last and len(days) < 3:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def adhoc_since(snapshots: list[Snapshot], requested_at: datetime) -> list[Snapshot]:
+    earliest = requested_at - CLOCK_SKEW
+    return [
+        s
+        for s in snapshots
+        if s.profile == "AdHoc" and (s.timestamp is None or s.timestamp >= earliest)
+    ]
+
+
+async def find_adhoc(
+    aura: AuraClient, instance_id: str, requested_at: datetime, now: datetime
+) -> list[Snapshot]:
+    """AdHoc snapshots of the instance taken since the intent (by `?date=` list)."""
+    found: dict[str, Snapshot] = {}
+    for day in search_dates(requested_at, now):
+        for snapshot in adhoc_since(await aura.list_snapshots(instance_id, date=day), requested_at):
+            found[snapshot.snapshot_id] = snapshot
+    return sorted(found.values(), key=lambda s: (s.timestamp is None, s.timestamp))
+
+
+async def apply(
+    ctx: OperatorContext,
+    plural: str,
+    ref: ObjectRef,
+    current: Mapping[str, Any],
+    conditions: list[Condition],
+    outcome: Outcome,
+    state: ObjectState,
+    now: datetime,
+) -> float | None:
+    """Write the outcome into `.status` (only if it changed); return the delay to wait."""
+    state.failures = state.failures + 1 if outcome.failed else 0
+    delay = outcome.requeue_after
+    if outcome.failed:
+        delay = max(delay or 0.0, backoff(state.failures - 1, cap=ctx.settings.error_backoff_max))
+    patch = status_patch(outcome, conditions, ref.generation, delay, now)
+    if changes(dict(current), patch):
+        await ctx.kube.patch_object_status(plural, ref.namespace, ref.name, patch)
+    return delay

@@ -1,0 +1,145 @@
+"""professional-db -> business-critical in place: `POST /instances/{id}/upgrade`, sent once.
+
+The only type change Aura makes on a live instance (the CRD's CEL rule and validation.py allow
+that one direction and no other). Like a create, the request has no idempotency key, so the
+intent (`status.upgrade`) is written conditionally on the object's resourceVersion before the
+POST; a pass that finds intent on a professional-db instance reads its state: `updating` means
+Aura took it; still `running` once the visibility window after the request has passed means it
+never arrived, and it is sent again. While Aura upgrades, the instance is Ready=True/Updating
+(it stays available); when the type reads business-critical an `Upgraded` event is posted and
+the intent is cleared.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aura_operator.aura import AuraConflict, AuraOutcomeUnknown, Instance
+from aura_operator.creation import invalid_spec
+from aura_operator.kube import KubeConflict
+from aura_operator.outcome import Outcome, synced_false, synced_ok
+from aura_operator.passes import Pass
+from aura_operator.status import SyncedReason, now_iso
+from aura_operator.validation import SpecProblem, is_upgrade
+
+UPGRADED_TO = "business-critical"
+
+
+def wants_upgrade(p: Pass, instance: Instance) -> bool:
+    return is_upgrade(p.obj.spec.type, instance.type)
+
+
+def finished(p: Pass, instance: Instance) -> dict[str, Any]:
+    """Status fields (and the event) once a recorded upgrade has landed; {} otherwise."""
+    if p.obj.status.upgrade is None or instance.type != UPGRADED_TO or instance.is_transient:
+        return {}
+    p.events.event(
+        "Normal", "Upgraded", f"instance {instance.id} is now {UPGRADED_TO} (same id and URL)"
+    )
+    return {"upgrade": None}
+
+
+async def _offered(p: Pass, instance: Instance) -> SpecProblem | None:
+    tenant = await p.ctx.tenants.tenant(p.aura, instance.tenant_id or p.obj.spec.tenant_id or "")
+    memory = p.obj.spec.memory or instance.memory
+    pool = {
+        c.memory
+        for c in tenant.instance_configurations
+        if c.type == UPGRADED_TO
+        and c.cloud_provider == instance.cloud_provider
+        and c.region == instance.region
+    }
+    if pool and memory not in pool:
+        return SpecProblem(
+            "spec.memory",
+            f'spec.memory "{memory}" is not offered for {UPGRADED_TO} in '
+            f"{instance.cloud_provider}/{instance.region}, so the upgrade cannot be made; "
+            f"allowed: {', '.join(sorted(pool, key=lambda m: int(m.removesuffix('GB'))))}",
+        )
+    return None
+
+
+async def upgrade(p: Pass, instance: Instance) -> Outcome:
+    """The instance is running as professional-db and the spec says business-critical."""
+    obj, ctx, events, now = p.obj, p.ctx, p.events, p.now
+    intent = obj.status.upgrade
+    if intent is not None:
+        start = intent.unanswered_at or (
+            intent.requested_at + timedelta(seconds=p.settings.http_timeout)
+        )
+        left = (
+            start.astimezone(UTC) + timedelta(seconds=p.settings.create_visibility_window) - now
+        ).total_seconds()
+        if left > 0:
+            message = (
+                f"the upgrade request of {now_iso(intent.requested_at)} has an unknown outcome; "
+                f"watching the instance for {left:.0f}s before sending it again"
+            )
+            return Outcome(
+                conditions=[synced_false(SyncedReason.ERROR, message)],
+                requeue_after=max(1.0, min(left, p.settings.poll_interval)),
+                next_attempt=True,
+            )
+        events.event(
+            "Normal", "UpgradeNotFound", "the earlier upgrade request never took effect; resending"
+        )
+    problem = await _offered(p, instance)
+    if problem is not None:
+        return invalid_spec(problem, events)
+    requested = now.astimezone(UTC).replace(microsecond=0)
+    record = {"requestedAt": now_iso(requested), "unansweredAt": None}
+    try:
+        await ctx.kube.patch_status(
+            obj.ref.namespace,
+            obj.ref.name,
+            {"upgrade": record},
+            resource_version=obj.ref.resource_version,
+        )
+    except KubeConflict:
+        return Outcome(
+            conditions=[synced_ok("the object changed before the upgrade; reading it again")],
+            requeue_after=0.0,
+        )
+    if not ctx.leadership.is_leading:
+        return Outcome(requeue_after=0.0)
+    memory = obj.spec.memory if obj.spec.memory and obj.spec.memory != instance.memory else None
+    storage = obj.spec.storage or instance.storage if memory else None
+    events.event(
+        "Normal", "Upgrading", f"upgrading instance {instance.id}: professional-db→{UPGRADED_TO}"
+    )
+    try:
+        result = await p.aura.upgrade_instance(instance.id, memory=memory, storage=storage)
+    except AuraOutcomeUnknown as exc:
+        message = f"the upgrade request got no answer ({exc.message}); watching the instance"
+        events.event("Warning", "UpgradeOutcomeUnknown", message)
+        return Outcome(
+            conditions=[synced_false(SyncedReason.ERROR, message)],
+            status={"upgrade": {**record, "unansweredAt": now_iso(datetime.now(UTC))}},
+            requeue_after=p.settings.poll_interval,
+            next_attempt=True,
+        )
+    except AuraConflict as exc:
+        return Outcome(
+            conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
+            status={"upgrade": None},
+            requeue_after=p.settings.poll_interval,
+        )
+    except Exception:
+        # Refused (4xx): nothing happened; forget the intent, classify says the rest.
+        await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, {"upgrade": None})
+        raise
+    state = result.status or "updating"
+    if state == "running" and result.type == UPGRADED_TO:
+        events.event("Normal", "Upgraded", f"instance {instance.id} is now {UPGRADED_TO}")
+        return Outcome(
+            conditions=[synced_ok("upgraded to business-critical")],
+            status={"upgrade": None, "type": UPGRADED_TO, "state": state},
+            requeue_after=0.0,
+        )
+    return Outcome(
+        conditions=[synced_ok(f"upgrade to {UPGRADED_TO} requested")],
+        status={"state": state},
+        transient=state if state != "running" else "updating",
+        initiated=True,
+    )

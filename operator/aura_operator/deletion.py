@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aura_operator.aura import AuraConflict, AuraNotFound
 from aura_operator.context import OperatorContext
@@ -130,16 +130,13 @@ async def _not_found(p: Pass, instance_id: str) -> Finalization:
     yet: a GET lags a create by a few seconds, and a finalizer released then would leave a
     billed instance behind. Such a 404 is trusted only after the visibility window."""
     intent, status = p.obj.status.creation, p.obj.status
-    if (
-        intent is not None
-        and status.instance_id == instance_id
-        and status.state
-        in (
-            None,
-            "creating",
-        )
-    ):
-        left = (visibility_deadline(intent, p.settings) - p.now).total_seconds()
+    just_created = status.instance_id == instance_id and status.state in (None, "creating")
+    if intent is not None and just_created:
+        # The id came from the create's answer, so the window runs from the request (not from
+        # the latest moment an unanswered POST could have arrived, as for an unknown outcome).
+        start = (intent.unanswered_at or intent.requested_at).astimezone(UTC)
+        window = timedelta(seconds=p.settings.create_visibility_window)
+        left = (start + window - p.now).total_seconds()
         if left > 0:
             return Finalization(
                 max(1.0, min(left, p.settings.poll_interval)),

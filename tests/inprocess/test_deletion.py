@@ -135,7 +135,7 @@ async def test_a_just_created_instance_aura_does_not_show_yet_is_not_taken_for_g
     await delete_once_settled(h, instance_id)
     await h.until(lambda: h.sim_status(instance_id) == "gone", what="Aura to delete it")
 
-    h.clock.advance(60.0)  # past the window: a 404 now means gone
+    h.clock.advance(31.0)  # past requestedAt + the 30 s window: a 404 now means gone
     last = await h.finalize("orders")
     assert last.done
     assert "Deleted" in last.reasons()

@@ -157,7 +157,7 @@ def test_kustomize_build_of_deploy_is_valid_kubernetes(version: str) -> None:
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted(
         ["CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole",
-         "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"]
+         "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "PodDisruptionBudget"]
     )  # fmt: skip
     validate_strict(docs, version)
     (crd,) = by_kind(docs, "CustomResourceDefinition")
@@ -197,7 +197,8 @@ def test_kustomize_build_of_deploy_is_valid_kubernetes(version: str) -> None:
         ),
         ({"metrics": {"serviceMonitor": {"enabled": True}}}, "at '/metrics/service/enabled'"),
         ({"image": {"digest": "latest"}}, "at '/image/digest'"),
-        ({"replicaCount": 2}, "additional properties 'replicaCount' not allowed"),
+        ({"replicaCount": 0}, "at '/replicaCount'"),
+        ({"leaderElection": {"leaseDuration": 0}}, "at '/leaderElection/leaseDuration'"),
         ({"metrics": {"port": 70000}}, "at '/metrics/port'"),
         ({"extraEnv": [{"value": "x"}]}, "at '/extraEnv/0'"),
     ],
@@ -298,13 +299,34 @@ def test_without_backups_only_the_credential_secret_is_readable_in_the_own_names
         {"backupSecrets": False, "aura": {"credentials": {"existingSecret": "aura-creds"}}},
         namespace="ops",
     )
-    own = [r for ns, _, r in rules_of(docs) if ns == "ops"]
+    own = [r for ns, _, r in rules_of(docs) if ns == "ops" and "secrets" in r["resources"]]
     assert own == [
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["aura-creds"],
          "verbs": ["get"]}
     ]  # fmt: skip
     docs = render({"backupSecrets": False}, namespace="ops")
-    assert not [r for ns, _, r in rules_of(docs) if ns == "ops"]
+    assert not [r for ns, _, r in rules_of(docs) if ns == "ops" and "secrets" in r["resources"]]
+
+
+def test_leader_election_may_use_only_its_own_lease() -> None:
+    docs = render(namespace="ops")
+    leases = [r for ns, _, r in rules_of(docs) if "leases" in r["resources"]]
+    assert {ns for ns, _, r in rules_of(docs) if "leases" in r["resources"]} == {"ops"}
+    assert leases == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "resourceNames": ["aura-operator"], "verbs": ["get", "update"]},
+    ]  # fmt: skip
+    assert env_of(docs)["AURA_OPERATOR_LEASE_NAME"] == "aura-operator"
+    docs = render({"leaderElection": {"enabled": False}, "replicaCount": 1}, namespace="ops")
+    assert not [r for _, _, r in rules_of(docs) if "leases" in r["resources"]]
+    assert env_of(docs)["AURA_OPERATOR_LEADER_ELECTION"] == "false"
+
+
+def test_several_replicas_need_leader_election() -> None:
+    result = helm_template({"leaderElection": {"enabled": False}, "replicaCount": 2})
+    assert result.returncode != 0
+    assert "replicaCount > 1 needs leaderElection.enabled" in result.stderr
 
 
 def test_rbac_create_false_renders_no_rbac() -> None:
@@ -315,11 +337,21 @@ def test_rbac_create_false_renders_no_rbac() -> None:
 # --- the Deployment ----------------------------------------------------------------------------
 
 
-def test_deployment_is_one_hardened_replica() -> None:
+def test_deployment_is_two_hardened_replicas_that_roll_safely() -> None:
     docs = render()
     dep = deployment(docs)
-    assert dep["spec"]["replicas"] == 1
-    assert dep["spec"]["strategy"] == {"type": "Recreate"}
+    # One leads, one stands by; a rolling update starts the new pod before the old one goes,
+    # and the old leader releases the Lease as it stops.
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}
+    }  # fmt: skip
+    (pdb,) = by_kind(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+    single = deployment(render({"replicaCount": 1}))
+    assert single["spec"]["replicas"] == 1
+    assert not by_kind(render({"replicaCount": 1}), "PodDisruptionBudget")
     pod = dep["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "aura-operator"
     assert pod["securityContext"]["runAsNonRoot"] is True

@@ -182,7 +182,26 @@ class ControlPlane:
         tokens = self.workdir / "tokens.csv"
         tokens.write_text(f'{self.admin_token},admin,admin-uid,"system:masters"\n')
         tokens.chmod(0o600)
-        port = free_port()
+        self._apiserver_port = free_port()
+        self._run_apiserver()
+        kubeconfig = kubeconfig_for(self.cluster_entry, "admin", self.admin_token, "envtest")
+        write_kubeconfig(self.kubeconfig, kubeconfig)
+        self._timed("kube-apiserver", started)
+
+    def restart_apiserver(self, down: float) -> None:
+        """Stop the API server (SIGTERM), keep it down for `down` seconds, start it again on
+        the same port with the same certificates, keys and tokens: what clients see during a
+        control-plane upgrade or a crash of the API server."""
+        apiserver = next(p for p in self.processes if p.name == "kube-apiserver")
+        apiserver.stop()
+        self.processes.remove(apiserver)
+        time.sleep(down)  # the outage itself is what is being tested
+        self._run_apiserver()
+
+    def _run_apiserver(self) -> None:
+        key = self.workdir / "sa.key"
+        tokens = self.workdir / "tokens.csv"
+        port = self._apiserver_port
         apiserver = self._spawn(
             "kube-apiserver",
             f"--etcd-servers={self.etcd_url}",
@@ -207,9 +226,6 @@ class ControlPlane:
             timeout=START_TIMEOUT,
             what=f"{self.server}/readyz",
         )
-        kubeconfig = kubeconfig_for(self.cluster_entry, "admin", self.admin_token, "envtest")
-        write_kubeconfig(self.kubeconfig, kubeconfig)
-        self._timed("kube-apiserver", started)
 
     def start_controller_manager(self) -> None:
         """Start the garbage collector and namespace controllers.

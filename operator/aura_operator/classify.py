@@ -56,6 +56,8 @@ class Verdict:
     """Worth a Warning event (terminal verdicts are; transient ones only in the condition)."""
     requeue: bool = True
     """Try again without a change to the object (False: only a spec change can help)."""
+    stale: bool = False
+    """The object changed under the pass: nothing it saw may be written; read it again."""
 
 
 def _fields(exc: AuraError) -> str:
@@ -104,6 +106,7 @@ def classify(exc: BaseException) -> Verdict:
             "the object changed while the operator worked on it; reading it again",
             retry_after=0.0,
             backoff=False,
+            stale=True,
         )
     if isinstance(exc, KubeError):
         return Verdict(SyncedReason.ERROR, f"Kubernetes API: {exc}")

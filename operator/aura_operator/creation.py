@@ -249,10 +249,8 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
             resource_version=obj.ref.resource_version,
         )
     except KubeConflict:
-        return Outcome(
-            conditions=[synced_ok("the object changed before the create; reading it again")],
-            requeue_after=0.0,
-        )
+        # Another writer (maybe another replica that recorded its own intent) was first.
+        return Outcome(requeue_after=0.0, stale=True)
     if not ctx.leadership.is_leading:
         # Lost the lease since the pass started: the intent is recorded, the next leader
         # resolves it (by name and time) without a second POST.

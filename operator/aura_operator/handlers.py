@@ -88,6 +88,8 @@ async def instance_loop(
         state.last_annotations = _annotations(fresh.get("metadata") or {})
         now = datetime.now(UTC)
         outcome = await reconcile(obj, ctx, recorder, now, background=background)
+        if outcome.stale:
+            return 0.0, False  # another writer was first: read the object again, write nothing
         try:
             delay = await apply_outcome(ctx, obj, outcome, state, now)
         except Exception as exc:  # the status write failed (API server down, conflict)

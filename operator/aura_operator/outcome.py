@@ -52,6 +52,9 @@ class Outcome:
     """This pass started the transient state (its duration can be learnt)."""
     drift: bool = False
     """The instance is settled: the next read is a drift read, planned by DriftScheduler."""
+    stale: bool = False
+    """The object changed under this pass (a conditional write lost to another writer): write
+    nothing, since this pass's view is out of date, and read the object again at once."""
 
 
 def synced_ok(message: str) -> ConditionUpdate:
@@ -67,6 +70,8 @@ def from_verdict(verdict: Verdict, events: Recorder) -> Outcome:
     if verdict.event:
         events.event("Warning", verdict.reason, verdict.message)
     condition = synced_false(verdict.reason, verdict.message)
+    if verdict.stale:
+        return Outcome(conditions=[condition], requeue_after=0.0, stale=True)
     if not verdict.requeue:
         return Outcome(conditions=[condition])
     return Outcome(

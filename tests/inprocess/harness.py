@@ -268,7 +268,8 @@ class Harness:
             now = self.clock.now()
             outcome = await reconcile(obj, ctx, replica.events, now, background=background)
             try:
-                delay = await apply_outcome(ctx, obj, outcome, state, now)
+                # A stale pass writes nothing (handlers.instance_loop).
+                delay = 0.0 if outcome.stale else await apply_outcome(ctx, obj, outcome, state, now)
             except Exception as exc:  # as the loop does: log, back off, read again
                 state.failures += 1
                 delay = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)

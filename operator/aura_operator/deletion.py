@@ -122,6 +122,11 @@ async def _delete(p: Pass) -> Finalization:
             poll, f"instance {instance_id} is busy ({exc.message}); deleting it when it settles"
         )
     events.event("Normal", "Deleting", f"deleting Aura instance {instance_id}")
+    # Recorded so that the next attempt knows which instance it waits for (one found by name
+    # after a lost create answer is not in the status yet) and that its 404 means gone.
+    await p.ctx.kube.patch_status(
+        p.obj.ref.namespace, p.obj.ref.name, {"instanceId": instance_id, "state": "destroying"}
+    )
     return Finalization(poll, f"Aura is deleting {instance_id}")
 
 

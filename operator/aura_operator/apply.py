@@ -7,6 +7,7 @@ from the credential's drift time line. It also feeds the metrics: state, time to
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,35 +19,81 @@ from aura_operator.resource import AuraInstance, Condition
 from aura_operator.status import READY, SYNCED, ConditionUpdate, merge_conditions, now_iso
 
 
-def _learn(ctx: OperatorContext, state: ObjectState, outcome: Outcome, mono: float) -> None:
-    """Track the transient state this object is in, and learn durations we saw start and end."""
+def _learn(
+    ctx: OperatorContext, state: ObjectState, outcome: Outcome, mono: float, uid: str
+) -> set[str]:
+    """Track the transient state this object is in, and learn durations we saw start and end.
+    Returns the objects that were waiting for the duration just learnt (TransitionTimes)."""
     if outcome.transient is not None:
         if outcome.initiated or state.transient != outcome.transient:
+            if state.transient is not None:
+                ctx.transitions.leave(uid, [state.transient])
             state.transient = outcome.transient
             state.transient_since = mono
             state.transient_reads = 0
             state.transient_exact = outcome.initiated
         else:
             state.transient_reads += 1
-        return
+            state.busy_at = state.read_at
+        return set()
+    waiting: set[str] = set()
     if state.transient is not None and (outcome.drift or outcome.spec_applied):
-        if state.transient_exact:
-            ctx.transitions.observe(state.transient, mono - state.transient_since)
+        ctx.transitions.leave(uid, [state.transient])
+        since, poll = state.transient_since, ctx.settings.poll_interval
+        done = state.read_at - since
+        busy = state.busy_at - since if state.busy_at > since else None
+        # Only a read that did not queue for the budget says when the state ended.
+        prompt = state.read_took <= poll / 3
+        if (
+            state.transient_exact
+            and prompt
+            and done > 0
+            and ctx.transitions.worth_learning(state.transient, done, busy, poll)
+        ):
+            waiting = ctx.transitions.observe(state.transient, done)
         state.transient = None
+    return waiting
+
+
+def _wake_waiters(ctx: OperatorContext, transient: str, uids: set[str], mono: float) -> None:
+    """Objects that waited for an estimate of `transient` are read when it says their change
+    is done (each wakes at its own start + the estimate), not at their fallback time."""
+    estimate = ctx.transitions.target(transient, ctx.settings.poll_interval)
+    if estimate is None or not uids:
+        return
+    loop = asyncio.get_running_loop()
+    for uid in uids:
+        if uid not in ctx.objects:
+            continue
+        since = ctx.objects.get(uid).transient_since
+
+        def fire(uid: str = uid, since: float = since) -> None:
+            if uid not in ctx.objects:
+                return
+            other = ctx.objects.get(uid)
+            same = other.transient == transient and other.transient_since == since
+            if same and not other.lock.locked():
+                other.wake.set()
+
+        loop.call_later(max(0.0, since + estimate - mono), fire)
 
 
 def plan(
     ctx: OperatorContext, obj: AuraInstance, outcome: Outcome, state: ObjectState, mono: float
 ) -> tuple[float | None, int | None]:
     """(delay before the next pass, drift interval to show) for this outcome."""
+    uid = obj.ref.uid
     state.failures = state.failures + 1 if outcome.failed else 0
     delay = outcome.requeue_after
     if outcome.failed:
         floor = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
         delay = max(delay or 0.0, floor)
-    _learn(ctx, state, outcome, mono)
+    ended = state.transient
+    waiting = _learn(ctx, state, outcome, mono, uid)
+    if ended is not None and waiting:
+        _wake_waiters(ctx, ended, waiting, mono)
     if outcome.transient is None and not outcome.drift:
-        ctx.drift.release(obj.ref.uid)
+        ctx.drift.release(uid)
     interval: int | None = None
     if delay is None and outcome.transient is not None:
         delay = ctx.transitions.next_read(
@@ -54,10 +101,11 @@ def plan(
             mono - state.transient_since,
             state.transient_reads,
             ctx.settings.poll_interval,
+            uid=uid if state.transient_exact else None,
         )
     elif delay is None and outcome.drift and state.credential:
         rate = ctx.rate(state.credential)
-        delay = ctx.drift.next_drift_read(state.credential, obj.ref.uid, rate, mono)
+        delay = ctx.drift.next_drift_read(state.credential, uid, rate, mono)
         seconds = ctx.drift.interval(state.credential, rate)
         interval = round(seconds)
         ctx.metrics.drift_interval.labels(state.credential).set(seconds)

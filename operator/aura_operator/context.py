@@ -18,6 +18,7 @@ from aura_operator.objects import ObjectStates
 from aura_operator.schedule import DriftScheduler, TransitionTimes
 from aura_operator.secrets import SecretStore
 from aura_operator.settings import Settings
+from aura_operator.sweep import Sweeps
 from aura_operator.tenants import TenantCache
 
 
@@ -42,18 +43,30 @@ class OperatorContext:
             interval=settings.drift_interval,
             jitter=settings.drift_jitter,
             share=settings.drift_budget_share,
+            sweep=settings.sweep_interval or None,
         )
         self.transitions = TransitionTimes()
+        self.sweeps = Sweeps(
+            base_interval=settings.sweep_interval,
+            share=settings.drift_budget_share,
+            leadership=self.leadership,
+            wake=self.objects.wake,
+            metrics=self.metrics,
+            error_backoff_max=settings.error_backoff_max,
+        )
         self.restores = ActiveRestores()
 
     def forget(self, uid: str) -> None:
         """The object is gone: drop its state, its drift slot and its metrics."""
         self.objects.forget(uid)
         self.drift.release(uid)
+        self.transitions.leave(uid)
+        self.sweeps.untrack(uid)
         self.metrics.forget(uid)
 
     def rate(self, client_id: str) -> float:
         return self.registry.budget(client_id).rate_per_minute
 
     async def aclose(self) -> None:
+        await self.sweeps.aclose()
         await self.credentials.aclose()

@@ -44,6 +44,7 @@ from aura_operator.status import (
     SyncedReason,
     merge_conditions,
 )
+from aura_operator.sweep import wanted_name
 
 _WATCHED_ANNOTATIONS = (ANNOTATION_RECONCILE, ANNOTATION_FORCE_FINALIZE)
 
@@ -115,16 +116,28 @@ async def instance_loop(
 async def _startup_delay(
     ctx: OperatorContext, body: kopf.Body, state: ObjectState, stopped: kopf.DaemonStopped
 ) -> bool:
-    """After a (re)start, settled instances are re-examined one slot after another at the
-    credential's full rate, not all at once. True if a change woke the object meanwhile."""
+    """After a (re)start, a settled instance whose spec has not changed is re-examined at
+    drift pace, on its credential's drift line, while the list sweep confirms at once that it
+    still exists and keeps its name (and wakes it if not). True if a change woke the object
+    meanwhile. An object whose spec changed while the operator was away goes at once."""
     obj = AuraInstance.from_body(body)
-    if not obj.instance_id or obj.status.state not in SETTLED_STATUSES or obj.skip:
+    if (
+        not obj.instance_id
+        or obj.status.state not in SETTLED_STATUSES
+        or obj.skip
+        or obj.status.observed_generation != obj.ref.generation
+    ):
         return False
     try:
-        client_id, _ = await ctx.credentials.resolve(obj)
+        client_id, secret = await ctx.credentials.resolve(obj)
     except (CredentialsProblem, KubeError):
         return False
-    delay = ctx.drift.next_startup_read(client_id, ctx.rate(client_id), time.monotonic())
+    state.credential = client_id
+    client = ctx.credentials.client(client_id, secret)
+    ctx.sweeps.track(obj.ref.uid, client, obj.instance_id, wanted_name(obj), obj.status.state)
+    delay = ctx.drift.next_startup_read(
+        client_id, obj.ref.uid, ctx.rate(client_id), time.monotonic()
+    )
     return await wait(state.wake, stopped, delay) if delay > 0 else False
 
 

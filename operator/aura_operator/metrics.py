@@ -60,6 +60,20 @@ class Metrics:
             ["credential"],
             registry=r,
         )
+        self.sweeps = Counter(
+            "aura_operator_sweeps_total",
+            "List sweeps (one GET /v1/instances watching every instance of a credential), by "
+            "credential (its client id) and result (ok, error).",
+            ["credential", "result"],
+            registry=r,
+        )
+        self.sweep_wakes = Counter(
+            "aura_operator_sweep_wakes_total",
+            "Objects a list sweep woke, by reason (missing: the instance left the list; "
+            "renamed: its name differs from the spec).",
+            ["reason"],
+            registry=r,
+        )
         self.leader = Gauge(
             "aura_operator_leader",
             "1 while this process holds the leader-election Lease (and acts), else 0.",

@@ -27,6 +27,12 @@ class ObjectState:
     transient_since: float = 0.0
     transient_reads: int = 0
     transient_exact: bool = False
+    read_at: float = 0.0
+    """When the last GET of the instance answered (monotonic), and how long it took with its
+    wait for the budget: a read that queued long tells little about when a state ended."""
+    read_took: float = 0.0
+    busy_at: float = 0.0
+    """When a GET last found the instance still in its transient state (monotonic)."""
     _password: tuple[str, SecretStr] | None = None
 
     def remember_password(self, instance_id: str, password: SecretStr) -> None:

@@ -9,6 +9,7 @@ at `drift_interval` with jitter. Errors become conditions with the time of the n
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from aura_operator.status import (
     SyncedReason,
     ready_for_state,
 )
+from aura_operator.sweep import wanted_name
 from aura_operator.upgrade import finished as upgrade_finished
 from aura_operator.upgrade import upgrade, wants_upgrade
 from aura_operator.validation import (
@@ -112,10 +114,15 @@ async def observe(p: Pass) -> Outcome:
     obj, ctx, events = p.obj, p.ctx, p.events
     instance_id = obj.instance_id or ""
     with p.aura.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
+        asked = time.monotonic()
         try:
             instance = await p.aura.get_instance(instance_id)
         except AuraNotFound:
             return await _gone(p, instance_id)
+    p.state.read_at = time.monotonic()
+    p.state.read_took = p.state.read_at - asked
+    # The list sweep watches this instance's existence and name from now on (sweep.py).
+    ctx.sweeps.track(obj.ref.uid, p.aura, instance.id, wanted_name(obj), instance.status)
 
     status = {**_observed_status(instance, obj), **upgrade_finished(p, instance)}
     conditions = [_ready(instance.status)]
@@ -184,6 +191,7 @@ async def _gone(p: Pass, instance_id: str) -> Outcome:
             conditions=[synced_ok("waiting for Aura to show the new instance")],
             requeue_after=ctx.settings.poll_interval,
         )
+    ctx.sweeps.untrack(obj.ref.uid)
     ready = ConditionUpdate(READY, "False", "Unavailable", f"instance {instance_id} not found")
     if obj.spec.instance_id or obj.observe_only:
         # A spec problem, not an error: nothing to retry at error pace. Checked again at the

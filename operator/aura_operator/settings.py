@@ -86,7 +86,22 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="Seconds between reads of an instance in a transient state."
     )
     drift_interval: float = Field(
-        default=300.0, gt=0, description="Seconds between drift reads of a settled instance."
+        default=900.0,
+        gt=0,
+        description=(
+            "Seconds between drift reads (GETs) of a settled instance, which catch state and "
+            "size changes made outside Kubernetes; deletion and renaming are caught by the list "
+            "sweep."
+        ),
+    )
+    sweep_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Seconds between list sweeps: one GET /v1/instances per credential that notices "
+            "instances deleted or renamed outside Kubernetes (0: off). Stretched on a small "
+            "budget so that it takes at most a quarter of the drift share."
+        ),
     )
     drift_jitter: float = Field(
         default=0.2, ge=0, le=1, description="Random spread of drift reads, as a fraction."

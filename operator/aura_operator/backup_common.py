@@ -6,7 +6,8 @@
 - `fenced_intent`: the conditional (resourceVersion) status write before a POST that must be
   sent once; `unanswered_left`: how long to keep looking for the result of an open one;
 - `find_adhoc`: the AdHoc snapshots of an instance taken since an intent (the day's list,
-  and the day before when the intent is near midnight);
+  and the day before when the intent is near midnight), less those that other objects of the
+  namespace have already recorded as theirs (`claimed_elsewhere`);
 - `apply`: write a pass's Outcome into `.status` (only if it changed) and plan the next pass.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from aura_operator.apply import changes, status_patch
 from aura_operator.aura import AuraClient, Snapshot
-from aura_operator.backup_resource import Intent
+from aura_operator.backup_resource import RESTORE_PLURAL, SNAPSHOT_PLURAL, Intent
 from aura_operator.context import OperatorContext
 from aura_operator.creation import CLOCK_SKEW
 from aura_operator.kube import KubeConflict
@@ -110,14 +111,39 @@ def adhoc_since(snapshots: list[Snapshot], requested_at: datetime) -> list[Snaps
     ]
 
 
+async def claimed_elsewhere(
+    ctx: OperatorContext, plural: str, ref: ObjectRef, instance_id: str
+) -> set[str]:
+    """The AdHoc snapshots of `instance_id` that other objects in the namespace already hold:
+    the `snapshotId` of every other AuraSnapshot and the `safetySnapshotId` of every other
+    AuraRestore. None of them can be the answer to this object's lost request."""
+    claimed: set[str] = set()
+    for kind, key in ((SNAPSHOT_PLURAL, "snapshotId"), (RESTORE_PLURAL, "safetySnapshotId")):
+        for body in await ctx.kube.list_objects(kind, ref.namespace):
+            meta, status = body.get("metadata") or {}, body.get("status") or {}
+            if kind == plural and meta.get("uid") == ref.uid:
+                continue
+            if status.get(key) and status.get("instanceId") == instance_id:
+                claimed.add(str(status[key]))
+    return claimed
+
+
 async def find_adhoc(
-    aura: AuraClient, instance_id: str, requested_at: datetime, now: datetime
+    bp: BackupPass,
+    aura: AuraClient,
+    instance_id: str,
+    requested_at: datetime,
+    owner: tuple[str, ObjectRef],
 ) -> list[Snapshot]:
-    """AdHoc snapshots of the instance taken since the intent (by `?date=` list)."""
+    """AdHoc snapshots of the instance taken since the intent (by `?date=` list) that no other
+    object of the namespace holds (`owner`: the plural and ref of the object looking)."""
     found: dict[str, Snapshot] = {}
-    for day in search_dates(requested_at, now):
+    for day in search_dates(requested_at, bp.now):
         for snapshot in adhoc_since(await aura.list_snapshots(instance_id, date=day), requested_at):
             found[snapshot.snapshot_id] = snapshot
+    if found:
+        for snapshot_id in await claimed_elsewhere(bp.ctx, *owner, instance_id):
+            found.pop(snapshot_id, None)
     return sorted(found.values(), key=lambda s: (s.timestamp is None, s.timestamp))
 
 

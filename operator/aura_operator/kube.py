@@ -65,6 +65,8 @@ class KubeApi(Protocol):
 
     async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
 
+    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
+
     async def patch_object_status(
         self,
         plural: str,
@@ -200,6 +202,13 @@ class Kube:
                 return None
             raise
         return cast(dict[str, Any], obj)
+
+    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        """The objects of one kind of this operator's API group in a namespace."""
+        found = await self._call(
+            self._objects.list_namespaced_custom_object, GROUP, VERSION, namespace, plural
+        )
+        return list(cast(dict[str, Any], found).get("items") or [])
 
     async def patch_object_status(
         self,

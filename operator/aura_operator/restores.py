@@ -233,7 +233,8 @@ async def _safety(
         intent = st.safety_snapshot
         if intent is None:
             return await _take_safety(r, bp, target, aura, instance_id, {})
-        found = await find_adhoc(aura, instance_id, intent.requested_at.astimezone(UTC), bp.now)
+        requested = intent.requested_at.astimezone(UTC)
+        found = await find_adhoc(bp, aura, instance_id, requested, (RESTORE_PLURAL, r.ref))
         if len(found) > 1:
             track(bp, r, target, None)
             ids = ", ".join(s.snapshot_id for s in found)

@@ -187,7 +187,7 @@ async def _recover(
     request = snap.status.request
     assert request is not None
     requested = request.requested_at.astimezone(UTC)
-    found = await find_adhoc(aura, instance_id, requested, bp.now)
+    found = await find_adhoc(bp, aura, instance_id, requested, (SNAPSHOT_PLURAL, snap.ref))
     if len(found) > 1:
         ids = ", ".join(s.snapshot_id for s in found)
         message = (

@@ -149,6 +149,10 @@ class FakeKube:
         """The AuraInstance as stored now (a copy)."""
         return copy.deepcopy(self._get(PLURAL, namespace, name))
 
+    def object(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
+        """An object of this operator's group as stored now (a copy)."""
+        return copy.deepcopy(self._get(plural, namespace, name))
+
     def secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         obj = self._objects.get(("Secret", namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
@@ -203,6 +207,14 @@ class FakeKube:
         self._enter("get_object")
         obj = self._objects.get((plural, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
+
+    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        self._enter("list_objects")
+        return [
+            copy.deepcopy(obj)
+            for (kind, ns, _), obj in sorted(self._objects.items())
+            if kind == plural and ns == namespace
+        ]
 
     async def patch_object_status(
         self,

@@ -26,6 +26,16 @@ from typing import Any
 from pydantic import SecretStr
 
 from aura_operator.apply import apply_outcome
+from aura_operator.backup_common import BackupPass
+from aura_operator.backup_common import apply as apply_backup
+from aura_operator.backup_resource import (
+    RESTORE_KIND,
+    RESTORE_PLURAL,
+    SNAPSHOT_KIND,
+    SNAPSHOT_PLURAL,
+    AuraRestore,
+    AuraSnapshot,
+)
 from aura_operator.classify import Verdict, classify
 from aura_operator.context import OperatorContext
 from aura_operator.credentials import make_client
@@ -33,8 +43,10 @@ from aura_operator.deletion import Finalization, finalize
 from aura_operator.outcome import ListRecorder, Outcome, backoff
 from aura_operator.reconcile import reconcile
 from aura_operator.resource import AuraInstance
+from aura_operator.restores import reconcile_restore
 from aura_operator.secrets import backup_name, decode
 from aura_operator.settings import Settings
+from aura_operator.snapshots import reconcile_snapshot
 from aura_simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -174,6 +186,20 @@ class Harness:
     def obj(self, name: str) -> dict[str, Any]:
         return self.kube.instance(NS, name)
 
+    def apply_snapshot(self, name: str, spec: dict[str, Any]) -> str:
+        """A new AuraSnapshot (`kubectl apply`); its uid."""
+        return self.kube.add_object(SNAPSHOT_PLURAL, SNAPSHOT_KIND, NS, name, spec)
+
+    def apply_restore(self, name: str, spec: dict[str, Any]) -> str:
+        """A new AuraRestore (`kubectl apply`); its uid."""
+        return self.kube.add_object(RESTORE_PLURAL, RESTORE_KIND, NS, name, spec)
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        return self.kube.object(SNAPSHOT_PLURAL, NS, name)
+
+    def restore(self, name: str) -> dict[str, Any]:
+        return self.kube.object(RESTORE_PLURAL, NS, name)
+
     def secret(self, name: str) -> dict[str, str] | None:
         """A Secret's data, decoded; None if it does not exist."""
         body = self.kube.secret(NS, name)
@@ -275,6 +301,46 @@ class Harness:
                 delay = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
                 error = exc
         return PassResult(outcome, delay, self.obj(name), replica.events.events[before:], error)
+
+    async def snapshot_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
+        """One pass of an AuraSnapshot as backup_handlers.snapshot_loop runs it."""
+        return await self._backup_pass(SNAPSHOT_PLURAL, name, replica or self.main)
+
+    async def restore_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
+        """One pass of an AuraRestore as backup_handlers.restore_loop runs it."""
+        return await self._backup_pass(RESTORE_PLURAL, name, replica or self.main)
+
+    async def _backup_pass(self, plural: str, name: str, replica: Replica) -> PassResult:
+        ctx = replica.ctx
+        body = await self.kube.get_object(plural, NS, name)
+        assert body is not None, f"{plural}/{name} does not exist"
+        before = len(replica.events.events)
+        uid = body["metadata"]["uid"]
+        state = ctx.objects.get(uid)
+        error: Exception | None = None
+        async with state.lock:
+            now = self.clock.now()
+            bp = BackupPass(ctx, replica.events, now)
+            outcome: Outcome
+            if plural == SNAPSHOT_PLURAL:
+                snap = AuraSnapshot.from_body(body)
+                ref, conditions = snap.ref, snap.status.conditions
+                outcome = await reconcile_snapshot(snap, bp)
+            else:
+                restore = AuraRestore.from_body(body)
+                ref, conditions = restore.ref, restore.status.conditions
+                outcome = await reconcile_restore(restore, bp)
+            current = body.get("status") or {}
+            try:
+                delay = await apply_backup(
+                    ctx, plural, ref, current, conditions, outcome, state, now
+                )
+            except Exception as exc:  # as backup_handlers._run does: log, back off
+                state.failures += 1
+                delay = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
+                error = exc
+        obj = self.kube.object(plural, NS, name)
+        return PassResult(outcome, delay, obj, replica.events.events[before:], error)
 
     async def finalize(self, name: str, *, replica: Replica | None = None) -> FinalizeResult:
         """One finalizer attempt as handlers.finalize_instance makes it (under the lock)."""

@@ -23,9 +23,10 @@ COMMANDS_GROUP = "aura_operator.commands"
 
 def _registrations() -> list[Register]:
     from aura_operator.doctor import register as register_doctor
+    from aura_operator.importer import register as register_import
     from aura_operator.run import register as register_run
 
-    return [register_run, *_plugins(), register_doctor]
+    return [register_run, *_plugins(), register_doctor, register_import]
 
 
 def _plugins() -> list[Register]:

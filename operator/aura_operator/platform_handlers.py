@@ -74,6 +74,8 @@ def note_user(ctx: OperatorContext, kind: str, body: kopf.Body, event_type: str 
 
 def watch_credential_users(plural: str, kind: str) -> None:
     """Feed the users index from the watch of `plural` (call at import time)."""
+    if (plural, kind) not in USER_KINDS:
+        USER_KINDS.append((plural, kind))
 
     @kopf.on.event(GROUP, VERSION, plural)
     def _users(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
@@ -82,7 +84,7 @@ def watch_credential_users(plural: str, kind: str) -> None:
             note_user(ctx, kind, body, type)
 
 
-for _plural, _kind in USER_KINDS:
+for _plural, _kind in list(USER_KINDS):
     watch_credential_users(_plural, _kind)
 
 #: credential name -> uid of its object (to wake its daemon).
@@ -227,7 +229,12 @@ async def credential_loop(
 
 
 @kopf.on.delete(GROUP, VERSION, CREDENTIALS)
-async def finalize_credential(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def finalize_credential(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
+) -> None:
     """Hold the finalizer while any object names this credential."""
     ctx: OperatorContext = memo["context"]
     await ctx.leadership.wait()
@@ -235,6 +242,16 @@ async def finalize_credential(body: kopf.Body, memo: kopf.Memo, **_: Any) -> Non
     users = ctx.credentials.users
     if not users.warm(USERS_WARMUP):
         raise kopf.TemporaryError("waiting for the watches to list every user", delay=2.0)
+    plurals = {kind: plural for plural, kind in USER_KINDS}
+    for user in users.users(name):  # a watch event may have been missed: read each one
+        plural = plurals.get(user.kind)
+        if plural is None:
+            continue
+        current = await ctx.kube.get_object(plural, user.namespace, user.name)
+        ref = ((current or {}).get("spec") or {}).get("credentialRef") or {}
+        if current is None or ref.get("name") != name:
+            users.drop(user)
+        logger.debug("credential %s: %s read again (%s)", name, user, current is not None)
     found = users.users(name)
     if found:
         shown = ", ".join(str(u) for u in found[:_MAX_USERS_SHOWN])
@@ -243,13 +260,21 @@ async def finalize_credential(body: kopf.Body, memo: kopf.Memo, **_: Any) -> Non
             f"AuraCredential {name} is still used by {len(found)} object(s): {shown}{more}; "
             "it is deleted once none names it in spec.credentialRef"
         )
-        KopfRecorder(body).event("Warning", "CredentialInUse", message)
+        # A cluster-scoped object's events go to the operator's namespace (kopf would pick
+        # "default" outside a pod, where the chart grants nothing).
+        where = {"namespace": ctx.settings.namespace} if ctx.settings.namespace else {}
+        ref = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": CREDENTIAL_KIND,
+            "metadata": {"name": name, "uid": body.metadata.uid, **where},
+        }
+        KopfRecorder(ref).event("Warning", "CredentialInUse", message)
         with contextlib.suppress(Exception):
-            current = AuraCredential.from_body(body)
+            held = AuraCredential.from_body(body)
             conditions = merge_conditions(
-                current.status.conditions,
+                held.status.conditions,
                 [ConditionUpdate(READY, "False", "Deleting", message)],
-                generation=current.ref.generation,
+                generation=held.ref.generation,
             )
             await ctx.kube.patch_object_status(CREDENTIALS, "", name, {"conditions": conditions})
         raise kopf.TemporaryError(message, delay=ctx.settings.credential_status_interval)

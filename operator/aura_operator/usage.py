@@ -58,6 +58,12 @@ class CredentialUsers:
             key=lambda u: (u.kind, u.namespace, u.name),
         )
 
+    def drop(self, user: User) -> None:
+        """Forget `user` (found gone, or naming another credential, on a direct read)."""
+        for uid, (_, known) in list(self._by_uid.items()):
+            if known == user:
+                del self._by_uid[uid]
+
     def uids(self, credential: str) -> list[str]:
         return [uid for uid, (c, _) in self._by_uid.items() if c == credential]
 

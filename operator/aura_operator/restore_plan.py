@@ -51,8 +51,12 @@ def gb(size: str | None) -> int:
 
 
 def wait(message: str, requeue: float, reason: str = RestoreReason.PENDING) -> Outcome:
+    """Not done yet; look again after `requeue`. A wait before anything was sent is in phase
+    Pending (the other phases are written with the intent that starts them)."""
     return Outcome(
-        conditions=[ready("False", reason, message), synced_ok(message)], requeue_after=requeue
+        conditions=[ready("False", reason, message), synced_ok(message)],
+        status={"phase": RestoreReason.PENDING} if reason == RestoreReason.PENDING else {},
+        requeue_after=requeue,
     )
 
 

@@ -317,7 +317,13 @@ async def _send(
     except AuraOutcomeUnknown as exc:
         if "size-disparity" in (exc.reason or "") or "smaller database" in exc.message:
             track(bp, r, target, None)
-            return fail(bp, f"spec.instanceRef: Aura refused the overwrite: {exc.message}")
+            return fail(
+                bp,
+                f"spec.instanceRef: the target {instance_id} is smaller than the source "
+                f"{plan.source_instance_id}: Aura cannot clone a database into a smaller one "
+                f"(DB Overwrite Size Disparity: {exc.message}); resize the target first",
+                restore=None,
+            )
         message = f"the {mode.lower()} request got no answer ({exc.message}); watching the target"
         bp.events.event("Warning", "RestoreOutcomeUnknown", message)
         outcome = wait(message, poll, mode)

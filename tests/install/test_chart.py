@@ -17,7 +17,16 @@ from kubernetes_validate.utils import latest_version
 
 from aura_operator.cli import build_parser
 from aura_operator.settings import Settings
-from tests.chart import CHART, RBAC_KINDS, ROOT, helm_template, render, run_tool, tools_dir
+from tests.chart import (
+    CHART,
+    RBAC_KINDS,
+    RELEASE,
+    ROOT,
+    helm_template,
+    render,
+    run_tool,
+    tools_dir,
+)
 
 #: The oldest Kubernetes version kubernetes-validate has schemas for, and its newest.
 K8S_VERSIONS = ("1.25.0", latest_version())
@@ -154,16 +163,16 @@ def test_deploy_manifests_are_the_rendered_chart() -> None:
 def test_kustomize_build_of_deploy_is_valid_kubernetes(version: str) -> None:
     out = run_tool("kubectl", "kustomize", str(ROOT / "deploy")).stdout
     docs = [d for d in yaml.safe_load_all(out) if d]
-    kinds = sorted(d["kind"] for d in docs)
-    assert kinds == sorted(
-        ["CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole",
-         "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "PodDisruptionBudget"]
-    )  # fmt: skip
+    kinds = {d["kind"] for d in docs}
+    assert kinds == {
+        "CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole",
+        "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "PodDisruptionBudget",
+    }  # fmt: skip
     validate_strict(docs, version)
-    (crd,) = by_kind(docs, "CustomResourceDefinition")
-    assert crd == yaml.safe_load(
-        (ROOT / "crds" / "aurainstances.aura-operator.dev.yaml").read_text()
-    )
+    crds = sorted(by_kind(docs, "CustomResourceDefinition"), key=lambda c: c["metadata"]["name"])
+    assert crds == [
+        yaml.safe_load(path.read_text()) for path in sorted((ROOT / "crds").glob("*.yaml"))
+    ]
     cluster_scoped = ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding")
     namespaced = [d for d in docs if d["kind"] not in cluster_scoped]
     assert {d["metadata"]["namespace"] for d in namespaced} == {"aura-operator"}
@@ -239,7 +248,8 @@ def test_rbac_has_no_wildcards_and_grants_only_what_the_operator_uses() -> None:
         for _, _, rule in rules_of(docs):
             assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
             assert "*" not in rule["apiGroups"], rule
-        scope = None if by_kind(docs, "ClusterRole") else "shop"
+        cluster_wide = [d for d in by_kind(docs, "ClusterRole") if d["metadata"]["name"] == RELEASE]
+        scope = None if cluster_wide else "shop"
         assert verbs_on(docs, "aurainstances", scope) == {"get", "list", "watch", "patch"}
         assert verbs_on(docs, "aurainstances/status", scope) == {"get", "patch"}
         assert verbs_on(docs, "aurainstances/finalizers", scope) == {"update"}
@@ -260,7 +270,7 @@ def test_rbac_rules_are_grouped_and_commented() -> None:
 
 def test_all_namespaces_uses_a_cluster_role() -> None:
     docs = render(namespace="ops")
-    (binding,) = by_kind(docs, "ClusterRoleBinding")
+    (binding,) = [b for b in by_kind(docs, "ClusterRoleBinding") if b["roleRef"]["name"] == RELEASE]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "aura-operator"
     }  # fmt: skip
@@ -273,12 +283,18 @@ def test_all_namespaces_uses_a_cluster_role() -> None:
 
 def test_a_namespace_list_uses_one_role_per_namespace_and_nothing_cluster_wide() -> None:
     docs = render({"watchNamespaces": ["shop", "billing"]}, namespace="ops")
-    assert not by_kind(docs, "ClusterRole") and not by_kind(docs, "ClusterRoleBinding")
+    # Cluster-wide only what cluster-scoped AuraCredentials need: never Secrets or instances.
+    (cluster_role,) = by_kind(docs, "ClusterRole")
+    assert cluster_role["metadata"]["name"] == f"{RELEASE}-credentials"
+    assert {r for rule in cluster_role["rules"] for r in rule["resources"]} == {
+        "auracredentials", "auracredentials/status", "namespaces"
+    }  # fmt: skip
     roles = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in by_kind(docs, "Role")}
     assert roles == {
         ("shop", "aura-operator"),
         ("billing", "aura-operator"),
         ("ops", "aura-operator-own-namespace"),
+        ("ops", "aura-operator-credential-events"),  # events of cluster-scoped credentials
     }
     for b in by_kind(docs, "RoleBinding"):
         assert b["subjects"] == [

@@ -6,7 +6,7 @@
 #
 #   export KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 #
-#   usage: hack/envtest.sh [DEST]   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/envtest/k8s-1.20.2)
+#   usage: hack/envtest.sh [DEST]   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/envtest/k8s-1.20.2-r2)
 #
 # The cache lives outside the repository and is shared with ../shared/envtest/build-envtest.sh
 # (same default directory). With the binaries in place it prints DEST and does nothing else.
@@ -16,7 +16,10 @@ set -euo pipefail
 
 VERSION=1.20.2
 DEB_VERSION=1.20.5+really1.20.2-1.1+deb12u1
-DEST=${1:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/envtest/k8s-$VERSION}
+# Bumped when the build changes, so that a cache from an older build is not taken for this one
+# (r2: the API server's /version says v1.20.2, which helm's kubeVersion check needs).
+BUILD=r2
+DEST=${1:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/envtest/k8s-$VERSION-$BUILD}
 BINARIES=(etcd kube-apiserver kube-controller-manager)
 
 log() { echo "envtest: $*" >&2; }
@@ -105,8 +108,14 @@ export GOCACHE=$work/gocache
 log "generating Kubernetes' generated files (openapi definitions)"
 (cd "$src" && make generated_files >&2)
 
-vpkg=k8s.io/kubernetes/vendor/k8s.io/component-base/version
-ldflags="-s -w -X $vpkg.gitVersion=v$VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=20"
+# Both version packages, as Kubernetes' own hack/lib/version.sh does: `--version` reads
+# component-base's, the API server's /version endpoint (what kubectl and helm see) client-go's.
+ldflags="-s -w"
+for vpkg in k8s.io/kubernetes/vendor/k8s.io/component-base/version \
+  k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $vpkg.gitVersion=v$VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=20"
+  ldflags+=" -X $vpkg.gitTreeState=archive"
+done
 mkdir -p "$stage"
 for cmd in kube-apiserver kube-controller-manager; do
   log "building $cmd (a few minutes on 2 cores)"

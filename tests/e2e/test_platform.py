@@ -197,6 +197,7 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
     for i in range(3):
         aura_env.patch(f"b{i}", {"spec": {"deletionPolicy": "Retain"}})
         aura_env.delete(f"b{i}")
+        aura_env.wait_gone(f"b{i}", timeout=60)
     aura_env.wait_until(
         lambda: _get_credential(aura_env, credentials["b"]) is None,
         what="the credential to go once unused",

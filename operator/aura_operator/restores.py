@@ -361,6 +361,32 @@ async def _send(
     return outcome
 
 
+def _completed(
+    r: AuraRestore, bp: BackupPass, target: AuraInstance, mode: str, instance_id: str
+) -> Outcome:
+    """Aura has finished; Completed once the target AuraInstance no longer shows the restore in
+    its status (its own loop, released, reads the instance), so that a user who waits for the
+    AuraRestore finds the AuraInstance Ready."""
+    if target.status.state in IN_PROGRESS and not target.skip:
+        return wait(
+            f"Aura reports instance {instance_id} running; waiting for AuraInstance "
+            f"{r.spec.instance_ref.name} to show it",
+            min(bp.ctx.settings.poll_interval, 1.0),
+            mode,
+        )
+    bp.events.event(
+        "Normal", "Completed", f"the {mode.lower()} of {instance_id} is done; it is running"
+    )
+    return Outcome(
+        conditions=[
+            ready("True", RestoreReason.COMPLETED, f"{mode} completed; the instance is running"),
+            synced_ok(f"{mode.lower()} completed"),
+        ],
+        status={"phase": "Completed"},
+        spec_applied=True,
+    )
+
+
 async def _restoring(
     r: AuraRestore, bp: BackupPass, target: AuraInstance, aura: AuraClient
 ) -> Outcome:
@@ -369,6 +395,8 @@ async def _restoring(
     mode = st.phase or RestoreReason.RESTORING
     instance_id = st.instance_id or ""
     plan = Plan(st.snapshot_id, st.source_instance_id)
+    if st.completed_at is not None:  # Aura has finished: the target is released already
+        return _completed(r, bp, target, mode, instance_id)
     track(bp, r, target, mode)
     intent = st.restore
     if intent is None:
@@ -393,22 +421,12 @@ async def _restoring(
         if instance.status == "running" and (
             intent.seen or waited > bp.ctx.settings.create_visibility_window
         ):
+            # Done in Aura (completedAt): the target is released and woken; the restore is
+            # Completed once the AuraInstance no longer shows it (`_completed`).
             track(bp, r, target, None)
-            bp.events.event(
-                "Normal", "Completed", f"the {mode.lower()} of {instance_id} is done; it is running"
-            )
-            return Outcome(
-                conditions=[
-                    ready(
-                        "True",
-                        RestoreReason.COMPLETED,
-                        f"{mode} completed; the instance is running",
-                    ),
-                    synced_ok(f"{mode.lower()} completed"),
-                ],
-                status={"phase": "Completed", "completedAt": now_iso(bp.now)},
-                spec_applied=True,
-            )
+            outcome = _completed(r, bp, target, mode, instance_id)
+            outcome.status.setdefault("completedAt", now_iso(bp.now))
+            return outcome
         if instance.is_transient or instance.status == "running":
             return wait(
                 f"waiting for Aura to start the {mode.lower()} ({instance.status})", poll, mode

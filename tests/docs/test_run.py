@@ -11,9 +11,12 @@ command's output. What stands in for what a reader has and this machine has not:
   AURA_CLIENT_ID / AURA_CLIENT_SECRET and its URL in AURA_OPERATOR_API_URL;
 - a node to run the operator's image (for the README's Helm install): the operator started as
   that Deployment's container would be, with the chart's credential Secret and namespace;
+- a reader who has followed the README's install before a page that builds on it
+  (docs/backups.md): that install's namespace and credential Secret, and the operator as above;
 - a machine to `pip install .` on: a throwaway virtualenv that sees the project's dependencies.
 
-Objects a page created (namespaces with their AuraInstances, cluster roles) are deleted after it.
+Objects a page created (namespaces with their AuraInstances, AuraSnapshots and AuraRestores,
+cluster roles) are deleted after it.
 """
 
 from __future__ import annotations
@@ -60,12 +63,14 @@ RUNNABLE = [page for page in pages() if any(b.runs for b in blocks(page))]
 # Pages that install the operator in the cluster and then use it: on a real cluster a kubelet
 # runs its Deployment, here the test runs the same program with the same settings (the values
 # below are those the chart gives the container for the README's `helm install`).
-OPERATOR_FOR = {
-    "README.md": {
-        "AURA_OPERATOR_CREDENTIALS_SECRET": "aura-credentials",
-        "AURA_OPERATOR_NAMESPACE": "aura-operator",
-    }
+README_INSTALL = {
+    "AURA_OPERATOR_CREDENTIALS_SECRET": "aura-credentials",
+    "AURA_OPERATOR_NAMESPACE": "aura-operator",
 }
+OPERATOR_FOR = {"README.md": README_INSTALL, "docs/backups.md": README_INSTALL}
+# Pages that start where the README's install ends: the test does that install's kubectl steps
+# (the namespace and the credential Secret; the CRDs are in the cluster already) before them.
+AFTER_README_INSTALL = frozenset({"docs/backups.md"})
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",
     "dist", "*.egg-info", "results",
@@ -184,17 +189,31 @@ def names(env: dict[str, str], kind: str) -> set[str]:
     return {str(item["metadata"]["name"]) for item in kubectl_json(env, "get", kind)}  # type: ignore[index]
 
 
+def readme_install(env: dict[str, str]) -> None:
+    """What the README's install leaves in the cluster besides the CRDs and the operator."""
+    namespace = README_INSTALL["AURA_OPERATOR_NAMESPACE"]
+    secret = README_INSTALL["AURA_OPERATOR_CREDENTIALS_SECRET"]
+    for args in (
+        ["create", "namespace", namespace],
+        ["-n", namespace, "create", "secret", "generic", secret,
+         f"--from-literal=AURA_CLIENT_ID={env['AURA_CLIENT_ID']}",
+         f"--from-literal=AURA_CLIENT_SECRET={env['AURA_CLIENT_SECRET']}"],
+    ):  # fmt: skip
+        subprocess.run(["kubectl", *args], env=env, check=True, capture_output=True)
+
+
 def clean_up(env: dict[str, str], before: dict[str, set[str]]) -> None:
     """Delete what the page created, releasing finalizers no operator will release now."""
     new_namespaces = names(env, "namespaces") - before["namespaces"]
     for ns in sorted(new_namespaces):
-        for item in kubectl_json(env, "get", "aurainstances", "-n", ns):
-            name = str(item["metadata"]["name"])  # type: ignore[index]
-            subprocess.run(
-                ["kubectl", "patch", "aurainstance", name, "-n", ns, "--type", "merge",
-                 "-p", '{"metadata":{"finalizers":null}}'],
-                env=env, capture_output=True, check=False,
-            )  # fmt: skip
+        for kind in ("aurainstances", "aurasnapshots", "aurarestores"):
+            for item in kubectl_json(env, "get", kind, "-n", ns):
+                name = str(item["metadata"]["name"])  # type: ignore[index]
+                subprocess.run(
+                    ["kubectl", "patch", kind, name, "-n", ns, "--type", "merge",
+                     "-p", '{"metadata":{"finalizers":null}}'],
+                    env=env, capture_output=True, check=False,
+                )  # fmt: skip
         subprocess.run(
             ["kubectl", "delete", "namespace", ns, "--wait=false"], env=env, check=True,
             capture_output=True,
@@ -241,6 +260,8 @@ def test_the_page_runs(
     }
     operator: ManagedProcess | None = None
     try:
+        if page_name(page) in AFTER_README_INSTALL:
+            readme_install(env)
         settings = OPERATOR_FOR.get(page_name(page))
         if settings is not None:
             liveness = f"http://127.0.0.1:{free_port()}/healthz"

@@ -141,12 +141,18 @@ async def test_the_target_shows_restoring_and_makes_no_change_of_its_own(h: Harn
     assert "in phase Restoring" in held.condition("Ready")["message"]
     assert [c.split()[0] for c in h.changes()] == ["POST"]  # the restore's own POST only
 
+    await h.run_pass("orders")  # the target sees Aura restoring
+    assert h.obj("orders")["status"]["state"] == "restoring"
     await h.until(lambda: h.sim_status(instance_id) == "running", what="the restore")
-    assert (await h.restore_pass("undo")).status["phase"] == "Completed"
-    # Released: the instance is Ready again and now makes its own change.
-    resized = await h.run_pass("orders")
+    # Aura is done; the restore releases the target and is Completed once the target shows it.
+    released = await h.restore_pass("undo")
+    assert released.status["phase"] == "Restoring"
+    assert released.status["completedAt"]  # when Aura finished
+    assert "waiting for AuraInstance orders to show it" in released.condition("Ready")["message"]
+    resized = await h.run_pass("orders")  # released: it now makes its own change
     assert resized.condition("Ready")["reason"] != "Restoring"
     assert any(c.startswith(f"PATCH /v1/instances/{instance_id}") for c in h.changes())
+    assert (await h.restore_pass("undo")).status["phase"] == "Completed"
 
 
 async def test_an_overwrite_from_another_instance_sends_one_overwrite(h: Harness) -> None:
@@ -169,10 +175,12 @@ async def test_an_overwrite_from_another_instance_sends_one_overwrite(h: Harness
     assert held.condition("Ready")["reason"] == "Overwriting"
 
     await h.until(lambda: h.sim_status(target_id) == "running", what="the overwrite")
+    assert (await h.restore_pass("refresh")).status["phase"] == "Overwriting"
+    assert (await h.run_pass("staging")).condition("Ready")["status"] == "True"
     done = await h.restore_pass("refresh")
     assert done.status["phase"] == "Completed"
+    assert done.condition("Ready")["status"] == "True"
     assert posts(h) == [f"/v1/instances/{target_id}/overwrite 202"]
-    assert (await h.run_pass("staging")).condition("Ready")["status"] == "True"
 
 
 async def test_a_lost_restore_answer_is_resolved_by_the_target_state(h: Harness) -> None:

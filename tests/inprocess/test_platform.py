@@ -1,0 +1,154 @@
+"""Issue 13 in process: AuraCredential resolution and status, AuraCustomerManagedKey passes and
+finalizer, and an AuraInstance that waits for its key (fake Kubernetes, real simulator)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aura_operator.customer_keys import KIND as KEY_KIND
+from aura_operator.customer_keys import PLURAL as KEYS
+from aura_operator.customer_keys import AuraCustomerManagedKey
+from aura_operator.key_reconcile import finalize_key, reconcile_key
+from aura_operator.platform_handlers import apply_key_outcome, credential_status
+from aura_operator.usage import User
+from aura_simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from tests.inprocess.harness import NS, OPERATOR_NS, Harness, condition
+
+CREDENTIALS = "auracredentials"
+ENTERPRISE = {
+    "type": "enterprise-db",
+    "cloudProvider": "gcp",
+    "region": "europe-west1",
+    "memory": "2GB",
+}
+KEY_SPEC = {
+    "keyId": "arn:aws:kms:eu:1:key/1",
+    "cloudProvider": "gcp",
+    "region": "europe-west1",
+    "instanceType": "enterprise-db",
+    "deletionPolicy": "Delete",
+}
+
+
+def _credential(h: Harness, name: str = "team-a", **spec: Any) -> None:
+    h.kube.put_secret(
+        OPERATOR_NS,
+        {
+            "metadata": {"namespace": OPERATOR_NS, "name": "aura-team-a"},
+            "data": {
+                "AURA_CLIENT_ID": base64.b64encode(DEMO_CLIENT_ID.encode()).decode(),
+                "AURA_CLIENT_SECRET": base64.b64encode(DEMO_CLIENT_SECRET.encode()).decode(),
+            },
+        },
+    )
+    h.kube.add_object(
+        CREDENTIALS,
+        "AuraCredential",
+        "",
+        name,
+        {"secretRef": {"name": "aura-team-a"}, "requestsPerMinute": 40, **spec},
+    )
+
+
+async def test_a_namespace_the_credential_does_not_allow_sends_nothing(h: Harness) -> None:
+    _credential(h, allowedNamespaces={"matchLabels": {"team": "a"}})
+    h.apply("orders", ENTERPRISE, credentialRef={"name": "team-a"})
+    result = await h.run_pass("orders")
+    synced = result.condition("Synced")
+    assert synced["reason"] == "CredentialsInvalid"
+    assert "AuraCredential team-a" in synced["message"] and f"namespace {NS}" in synced["message"]
+    assert "team=a" in synced["message"]
+    assert h.requests() == [] and not result.status.get("creation")
+
+
+async def test_an_allowed_namespace_uses_the_credential_its_budget_and_default_tenant(
+    h: Harness,
+) -> None:
+    _credential(h, allowedNamespaces={}, defaultTenantId=DEMO_TENANT_ID)
+    h.apply("orders", ENTERPRISE, credentialRef={"name": "team-a"})
+    result = await h.run_pass("orders")
+    assert result.status["instanceId"]
+    assert h.ctx.rate(DEMO_CLIENT_ID) == 40
+    (post,) = h.posts()
+    assert post.client_id == DEMO_CLIENT_ID
+    # defaultTenantId was used: the tenant list was never needed.
+    assert h.requests("GET", "/v1/tenants") == []
+
+
+async def test_the_credential_status_shows_its_budget_and_users(h: Harness) -> None:
+    _credential(h, allowedNamespaces={})
+    h.ctx.credentials.users.note("uid-x", "team-a", User("AuraInstance", NS, "orders"))
+    body = h.kube.object(CREDENTIALS, "", "team-a")
+    status = await credential_status(h.ctx, body)
+    assert condition({"status": status}, "Ready")["status"] == "True"
+    assert status["tenantIds"] == DEMO_TENANT_ID
+    assert status["requestsPerMinute"] == 40
+    assert status["requests"]["lastMinute"] >= 1 and status["throttled"]["lastMinute"] == 0
+    assert status["usedBy"] == 1 and status["users"] == [f"AuraInstance {NS}/orders"]
+    assert status["driftInterval"]
+    assert DEMO_CLIENT_SECRET not in str(status)
+
+
+async def _key_pass(h: Harness, name: str = "orders-key") -> dict[str, Any]:
+    body = h.kube.object(KEYS, NS, name)
+    obj = AuraCustomerManagedKey.from_body(body)
+    outcome = await reconcile_key(obj, h.ctx, h.main.events, h.clock.now())
+    await apply_key_outcome(h.ctx, obj, outcome, 0)
+    return h.kube.object(KEYS, NS, name)
+
+
+async def test_a_key_is_created_once_and_an_instance_waits_for_it(h: Harness) -> None:
+    h.kube.add_object(KEYS, KEY_KIND, NS, "orders-key", KEY_SPEC)
+    h.apply("orders", ENTERPRISE, customerManagedKeyRef={"name": "orders-key"})
+    waiting = await h.run_pass("orders")
+    assert "waiting for AuraCustomerManagedKey orders-key" in waiting.condition("Synced")["message"]
+    assert h.posts() == []
+
+    key = await _key_pass(h)
+    key_id = key["status"]["customerManagedKeyId"]
+    assert key["status"]["creation"]["name"] == "team-a-orders-key"  # the intent, first
+    first = next(w for w in h.kube.writes_of("patch_status") if w.name == "orders-key")
+    assert "creation" in first.body["status"]  # written before the POST, without an id
+    assert "customerManagedKeyId" not in first.body["status"]
+    assert condition(key, "Ready")["status"] == "False"
+    await h.until(
+        lambda: h.sim.state.key_status(h.sim.state.keys[key_id]) == "ready", what="key ready"
+    )
+    key = await _key_pass(h)
+    assert condition(key, "Ready")["status"] == "True"
+    assert len(h.requests("POST", "/v1/customer-managed-keys")) == 1
+
+    created = await h.run_pass("orders")
+    instance_id = created.status["instanceId"]
+    assert h.sim.instance(instance_id).customer_managed_key_id == key_id
+
+    # Deleting the key while it encrypts the instance: held, with the reason.
+    obj = AuraCustomerManagedKey.from_body(h.kube.object(KEYS, NS, "orders-key"))
+    held = await finalize_key(obj, h.ctx, h.main.events)
+    assert held.retry_after is not None and "encryption-key-is-active" in held.message
+    assert "KeyInUse" in [reason for _, reason, _ in h.events]
+
+
+async def test_a_key_where_the_tier_or_region_is_not_offered_is_refused_before_any_post(
+    h: Harness,
+) -> None:
+    h.kube.add_object(KEYS, KEY_KIND, NS, "bad-key", {**KEY_SPEC, "region": "mars-north1"})
+    key = await _key_pass(h, "bad-key")
+    synced = condition(key, "Synced")
+    assert synced["reason"] == "InvalidSpec" and synced["message"].startswith("spec.region")
+    assert h.requests("POST") == []
+
+    h.kube.add_object(KEYS, KEY_KIND, NS, "orders-key", KEY_SPEC)
+    h.apply(
+        "wrong",
+        {**ENTERPRISE, "region": "us-central1"},
+        customerManagedKeyRef={"name": "orders-key"},
+    )
+    result = await h.run_pass("wrong")
+    assert result.condition("Synced")["reason"] == "InvalidSpec"
+    assert result.condition("Synced")["message"].startswith("spec.customerManagedKeyRef")
+    h.apply("tier", {**ENTERPRISE, "type": "professional-db"}, customerManagedKeyId="k-1")
+    result = await h.run_pass("tier")
+    assert result.condition("Synced")["message"].startswith("spec.customerManagedKeyId")
+    assert h.posts() == []

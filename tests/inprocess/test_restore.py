@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.inprocess.harness import NS, Harness, PassResult
 from tests.inprocess.test_snapshot import adhoc, completed, running, sim_state
+from tests.install.test_argocd_health_snapshot_restore import RESTORE, SNAPSHOT, health
 
 
 def posts(h: Harness) -> list[str]:
@@ -100,6 +101,11 @@ async def test_a_restore_waits_for_its_snapshot_then_snapshots_restores_and_comp
     assert "Completed" in done.reasons()
     assert done.delay is None
     assert phases == ["Pending", "SnapshottingTarget", "Restoring", "Completed"]
+    # Argo CD's health checks (deploy/argocd) on the statuses the operator wrote.
+    assert health(RESTORE, pending.status)[0] == "Progressing"
+    assert health(RESTORE, restoring.status)[0] == "Progressing"
+    assert health(RESTORE, done.status)[0] == "Healthy"
+    assert health(SNAPSHOT, h.snapshot("before")["status"])[0] == "Healthy"
     assert posts(h) == [
         f"/v1/instances/{instance_id}/snapshots 202",
         f"/v1/instances/{instance_id}/snapshots 202",
@@ -282,6 +288,7 @@ async def test_every_refusal_ends_failed_and_sends_nothing(h: Harness) -> None:
         assert expected in message, (name, message)
         assert ("Warning", "InvalidSpec") in [(t, r) for t, r, _ in result.events]
         assert "safetySnapshot" not in result.status
+        assert health(RESTORE, result.status) == ("Degraded", f"InvalidSpec: {message}")
     assert h.changes() == []
 
     # A failed restore never acts again, whatever changes around it.

@@ -106,3 +106,41 @@ def test_the_argocd_cm_snippet_carries_both_scripts() -> None:
     prefix = "resource.customizations.health.aura-operator.dev_"
     assert data[f"{prefix}AuraSnapshot"] == SNAPSHOT
     assert data[f"{prefix}AuraRestore"] == RESTORE
+
+
+def test_messages_fall_back_when_the_operator_wrote_none() -> None:
+    """Every branch has a message even without one on the condition (or without conditions)."""
+    assert health(SNAPSHOT, {"conditions": [cond("Ready", "True", "Completed")]}) == (
+        "Healthy", "The snapshot is Completed"
+    )  # fmt: skip
+    assert health(SNAPSHOT, {"state": "Failed"}) == (
+        "Degraded", "Aura reports the snapshot as Failed"
+    )  # fmt: skip
+    synced = cond("Synced", "False", SyncedReason.INVALID_SPEC)
+    assert health(SNAPSHOT, {"conditions": [synced]}) == (
+        "Degraded", "InvalidSpec: see the AuraSnapshot's events"
+    )  # fmt: skip
+    assert health(SNAPSHOT, {}) == ("Progressing", "Waiting for the operator to take the snapshot")
+    assert health(RESTORE, {"phase": "Completed"}) == ("Healthy", "The restore is completed")
+    assert health(RESTORE, {"conditions": [synced]}) == (
+        "Degraded", "InvalidSpec: see the AuraRestore's events"
+    )  # fmt: skip
+
+
+def test_a_failed_restore_without_a_failed_synced_has_no_reason_prefix() -> None:
+    assert health(RESTORE, {"phase": "Failed", "conditions": [SYNCED]}) == (
+        "Degraded", "The restore failed; see the AuraRestore's events"
+    )  # fmt: skip
+
+
+def test_a_restore_waiting_for_its_snapshot_is_progressing_not_degraded() -> None:
+    """Applied with its AuraSnapshot (one Git commit): Pending until the snapshot is Completed."""
+    ready = cond("Ready", "False", RestoreReason.PENDING, "waiting for snapshot 3e5e")
+    assert health(RESTORE, {"phase": "Pending", "conditions": [ready, SYNCED]}) == (
+        "Progressing", "Pending: waiting for snapshot 3e5e"
+    )  # fmt: skip
+    # Aura has finished; the target AuraInstance has not shown it yet: still Progressing.
+    ready = cond("Ready", "False", RestoreReason.RESTORING, "waiting for AuraInstance orders")
+    status = {"phase": "Restoring", "completedAt": "2026-12-01T11:00:00Z",
+              "conditions": [ready, SYNCED]}  # fmt: skip
+    assert health(RESTORE, status)[0] == "Progressing"

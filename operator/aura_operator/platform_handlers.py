@@ -77,7 +77,7 @@ def watch_credential_users(plural: str, kind: str) -> None:
     if (plural, kind) not in USER_KINDS:
         USER_KINDS.append((plural, kind))
 
-    @kopf.on.event(GROUP, VERSION, plural)
+    @kopf.on.event(GROUP, VERSION, plural, id=f"nudge_users_of_{plural}")
     def _users(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
         ctx = _ctx(memo)
         if ctx is not None:
@@ -92,7 +92,7 @@ _credential_uids: dict[str, str] = {}
 
 
 @kopf.on.event("", "v1", "namespaces")
-def namespace_labels(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+def nudge_namespace_labels(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     """Keep namespace labels for allowedNamespaces; a change wakes the objects there."""
     ctx = _ctx(memo)
     if ctx is None:
@@ -108,7 +108,7 @@ def namespace_labels(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: An
 
 
 @kopf.on.event(GROUP, VERSION, CREDENTIALS)
-def credential_changed(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+def nudge_credential(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     """Keep the credential's spec for resolution; a change wakes it and every object using it."""
     ctx = _ctx(memo)
     if ctx is None:

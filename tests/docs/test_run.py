@@ -67,10 +67,14 @@ README_INSTALL = {
     "AURA_OPERATOR_CREDENTIALS_SECRET": "aura-credentials",
     "AURA_OPERATOR_NAMESPACE": "aura-operator",
 }
-OPERATOR_FOR = {"README.md": README_INSTALL, "docs/backups.md": README_INSTALL}
+OPERATOR_FOR = {
+    "README.md": README_INSTALL,
+    "docs/backups.md": README_INSTALL,
+    "docs/platform.md": README_INSTALL,
+}
 # Pages that start where the README's install ends: the test does that install's kubectl steps
 # (the namespace and the credential Secret; the CRDs are in the cluster already) before them.
-AFTER_README_INSTALL = frozenset({"docs/backups.md"})
+AFTER_README_INSTALL = frozenset({"docs/backups.md", "docs/platform.md"})
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",
     "dist", "*.egg-info", "results",
@@ -206,7 +210,7 @@ def clean_up(env: dict[str, str], before: dict[str, set[str]]) -> None:
     """Delete what the page created, releasing finalizers no operator will release now."""
     new_namespaces = names(env, "namespaces") - before["namespaces"]
     for ns in sorted(new_namespaces):
-        for kind in ("aurainstances", "aurasnapshots", "aurarestores"):
+        for kind in ("aurainstances", "aurasnapshots", "aurarestores", "auracustomermanagedkeys"):
             for item in kubectl_json(env, "get", kind, "-n", ns):
                 name = str(item["metadata"]["name"])  # type: ignore[index]
                 subprocess.run(
@@ -217,6 +221,16 @@ def clean_up(env: dict[str, str], before: dict[str, set[str]]) -> None:
         subprocess.run(
             ["kubectl", "delete", "namespace", ns, "--wait=false"], env=env, check=True,
             capture_output=True,
+        )  # fmt: skip
+    for name in sorted(names(env, "auracredentials") - before["auracredentials"]):
+        subprocess.run(
+            ["kubectl", "patch", "auracredential", name, "--type", "merge",
+             "-p", '{"metadata":{"finalizers":null}}'],
+            env=env, capture_output=True, check=False,
+        )  # fmt: skip
+        subprocess.run(
+            ["kubectl", "delete", "auracredential", name, "--wait=false"],
+            env=env, capture_output=True, check=False,
         )  # fmt: skip
     for kind in ("clusterroles", "clusterrolebindings"):
         for name in sorted(names(env, kind) - before[kind]):
@@ -256,7 +270,8 @@ def test_the_page_runs(
     )
     env.pop("VIRTUAL_ENV", None)
     before = {
-        kind: names(env, kind) for kind in ("namespaces", "clusterroles", "clusterrolebindings")
+        kind: names(env, kind)
+        for kind in ("namespaces", "clusterroles", "clusterrolebindings", "auracredentials")
     }
     operator: ManagedProcess | None = None
     try:

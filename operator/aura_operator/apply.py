@@ -42,13 +42,12 @@ def _learn(
         since, poll = state.transient_since, ctx.settings.poll_interval
         done = state.read_at - since
         busy = state.busy_at - since if state.busy_at > since else None
-        # Only a read that did not queue for the budget says when the state ended.
-        prompt = state.read_took <= poll / 3
         if (
             state.transient_exact
-            and prompt
             and done > 0
-            and ctx.transitions.worth_learning(state.transient, done, busy, poll)
+            and ctx.transitions.worth_learning(
+                state.transient, done, busy, poll, queued=state.read_took
+            )
         ):
             waiting = ctx.transitions.observe(state.transient, done)
         state.transient = None

@@ -172,15 +172,27 @@ class TransitionTimes:
         self._waiting: dict[str, set[str]] = {}
 
     def worth_learning(
-        self, state: str, done: float, busy: float | None, poll_interval: float
+        self,
+        state: str,
+        done: float,
+        busy: float | None,
+        poll_interval: float,
+        queued: float = 0.0,
     ) -> bool:
-        """Whether a read `done` seconds into `state` that found it over says something new:
-        nothing is known yet, it is below the estimate, or the last read that found the state
-        still going (`busy` seconds in) was at most half a poll interval before."""
+        """Whether a read `done` seconds into `state` that found it over says something new.
+
+        The first observation of a state always does (an upper bound beats none: the objects
+        waiting for it go by it). After that, only a read that did not queue long for the
+        budget (`queued` at most a third of the poll interval) and is tight: below the
+        estimate, or at most half a poll interval after the last read that found the state
+        still going (`busy` seconds in).
+        """
         estimate = self.estimate(state)
-        if estimate is None or done < estimate:
+        if estimate is None:
             return True
-        return busy is not None and done - busy <= poll_interval / 2
+        if queued > poll_interval / 3:
+            return False
+        return done < estimate or (busy is not None and done - busy <= poll_interval / 2)
 
     def observe(self, state: str, seconds: float) -> set[str]:
         """Record a duration; returns the objects that were waiting for an estimate of it."""

@@ -118,6 +118,10 @@ def test_only_tight_observations_are_learnt() -> None:
     assert times.worth_learning("creating", 101, 96.5, 15)
     # One earlier than the estimate (an explore read) brings it down.
     assert times.worth_learning("creating", 80, None, 15)
+    # ... unless it queued for the budget: then it says little about when the state ended.
+    assert not times.worth_learning("creating", 80, None, 15, queued=30)
+    # The first observation of a state counts even so: those waiting for it go by it.
+    assert times.worth_learning("updating", 400, None, 15, queued=300)
 
 
 def test_scouts_poll_from_the_documented_duration_and_the_others_wait_for_them() -> None:

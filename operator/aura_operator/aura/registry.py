@@ -46,7 +46,3 @@ class CredentialRegistry:
         if requests_per_minute <= 0:
             raise ValueError("requests_per_minute must be positive")
         self.budget(client_id).rate_per_minute = requests_per_minute
-
-    def budgets(self) -> dict[str, CredentialBudget]:
-        """Budgets by hashed client id (for metrics; never exposes the id itself)."""
-        return dict(self._budgets)

@@ -114,11 +114,19 @@ class Credentials:
         #: read from the API server).
         self._credentials: dict[str, Mapping[str, Any]] = {}
         self._namespaces: dict[str, dict[str, str]] = {}
+        #: AuraCredential name -> the client id its Secret held when last resolved.
+        self._client_ids: dict[str, str] = {}
 
     # ----------------------------------------------------- what the watches feed
 
     def remember_credential(self, body: Mapping[str, Any]) -> None:
-        self._credentials[(body.get("metadata") or {}).get("name", "")] = body
+        """A credential as its watch saw it; a new requestsPerMinute applies at once."""
+        name = (body.get("metadata") or {}).get("name", "")
+        self._credentials[name] = body
+        client_id = self._client_ids.get(name)
+        if client_id is not None:
+            credential = AuraCredential.from_body(body)
+            self._registry.set_rate(client_id, credential.spec.requests_per_minute)
 
     def forget_credential(self, name: str) -> None:
         self._credentials.pop(name, None)
@@ -209,6 +217,7 @@ class Credentials:
             keys=(ref.client_id_key, ref.client_secret_key),
         )
         self._registry.set_rate(client_id, credential.spec.requests_per_minute)
+        self._client_ids[name] = client_id
         return Resolved(client_id, secret, name, credential.spec.default_tenant_id)
 
     async def resolve_credential(self, name: str) -> Resolved:

@@ -22,6 +22,12 @@ import kopf
 
 from aura_operator.apply import changes, status_patch
 from aura_operator.aura import Priority
+from aura_operator.backup_resource import (
+    RESTORE_KIND,
+    RESTORE_PLURAL,
+    SNAPSHOT_KIND,
+    SNAPSHOT_PLURAL,
+)
 from aura_operator.classify import classify
 from aura_operator.context import OperatorContext
 from aura_operator.credential_resource import KIND as CREDENTIAL_KIND
@@ -39,9 +45,13 @@ from aura_operator.resource import PLURAL as INSTANCES
 from aura_operator.status import READY, ConditionUpdate, merge_conditions
 from aura_operator.usage import User
 
-#: Kinds whose objects may name a credential in spec.credentialRef: (plural, kind). Issue 12's
-#: kinds (AuraSnapshot, AuraRestore) register theirs with `watch_credential_users`.
-USER_KINDS: list[tuple[str, str]] = [(INSTANCES, INSTANCE_KIND), (KEYS, KEY_KIND)]
+#: Kinds whose objects may name a credential in spec.credentialRef: (plural, kind).
+USER_KINDS: list[tuple[str, str]] = [
+    (INSTANCES, INSTANCE_KIND),
+    (KEYS, KEY_KIND),
+    (SNAPSHOT_PLURAL, SNAPSHOT_KIND),
+    (RESTORE_PLURAL, RESTORE_KIND),
+]
 #: Seconds after start-up before a credential's finalizer trusts the users index (the watches
 #: list every existing object first).
 USERS_WARMUP = 10.0
@@ -66,8 +76,10 @@ def note_user(ctx: OperatorContext, kind: str, body: kopf.Body, event_type: str 
     else:
         ref = (body.get("spec") or {}).get("credentialRef") or {}
         name = ref.get("name") if isinstance(ref, dict) else None
+        known = uid in users.uids(name) if name else False
         previous = users.note(uid, name, User(kind, meta.namespace or "", meta.name or ""))
-        touched = {n for n in (name, previous) if n}
+        # Only a change of who uses which credential is news (not every status write).
+        touched = {n for n in (None if known else name, previous) if n}
     for credential in touched:
         ctx.objects.wake(_credential_uids.get(credential, ""))
 
@@ -89,6 +101,8 @@ for _plural, _kind in list(USER_KINDS):
 
 #: credential name -> uid of its object (to wake its daemon).
 _credential_uids: dict[str, str] = {}
+#: credential name -> (generation, being deleted) last acted on.
+_credential_generations: dict[str, tuple[Any, bool]] = {}
 
 
 @kopf.on.event("", "v1", "namespaces")
@@ -117,9 +131,16 @@ def nudge_credential(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: An
     if type == "DELETED":
         ctx.credentials.forget_credential(name)
         _credential_uids.pop(name, None)
+        _credential_generations.pop(name, None)
         return
     ctx.credentials.remember_credential(dict(body))
     _credential_uids[name] = uid
+    # Only a change of the spec (or the deletion) is news: the status the credential's own loop
+    # writes every few seconds must not wake it, nor every object using it.
+    generation = (body.metadata.get("generation"), bool(body.metadata.get("deletionTimestamp")))
+    if _credential_generations.get(name) == generation:
+        return
+    _credential_generations[name] = generation
     if uid in ctx.objects:
         ctx.objects.wake(uid)
     for user in ctx.credentials.users.uids(name):

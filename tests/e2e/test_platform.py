@@ -177,7 +177,17 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
     after = aura_env.sim_requests_since(slowed, client_id="team-b")
     assert len(after) <= 10 + 12 * 15 / 60 + 1, len(after)
 
-    # Deleting a credential in use is held, with an event naming the users.
+    # Deleting a credential in use is held, with an event naming the users. (A generous budget
+    # first, so that the passes queued at 12/min drain before the instances are deleted.)
+    aura_env.objects.patch_cluster_custom_object(
+        GROUP, VERSION, CREDENTIALS, credentials["b"], {"spec": {"requestsPerMinute": 120}}
+    )
+    _wait_credential(
+        aura_env,
+        credentials["b"],
+        lambda c: (c.get("status") or {}).get("requestsPerMinute") == 120,
+        "the generous budget",
+    )
     aura_env.objects.delete_cluster_custom_object(GROUP, VERSION, CREDENTIALS, credentials["b"])
     held = _wait_credential(
         aura_env,
@@ -190,10 +200,6 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
         ns, field_selector=f"involvedObject.name={credentials['b']}"
     ).items
     assert any(e.reason == "CredentialInUse" and "b1" in e.message for e in events)
-    # A generous budget again, so that passes waiting for a token finish quickly.
-    aura_env.objects.patch_cluster_custom_object(
-        GROUP, VERSION, CREDENTIALS, credentials["b"], {"spec": {"requestsPerMinute": 120}}
-    )
     for i in range(3):
         aura_env.patch(f"b{i}", {"spec": {"deletionPolicy": "Retain"}})
         aura_env.delete(f"b{i}")

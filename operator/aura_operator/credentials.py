@@ -27,7 +27,12 @@ from aura_operator.kube import KubeApi, KubeError
 from aura_operator.resource import SecretRef
 from aura_operator.secrets import decode
 from aura_operator.settings import Settings
-from aura_operator.usage import CountingObserver, CredentialUsers, RequestWindows
+from aura_operator.usage import (
+    CountingObserver,
+    CredentialObjects,
+    CredentialUsers,
+    RequestWindows,
+)
 
 KEY_CLIENT_ID = "AURA_CLIENT_ID"
 KEY_CLIENT_SECRET = "AURA_CLIENT_SECRET"  # noqa: S105 - a key name
@@ -110,6 +115,7 @@ class Credentials:
         self._clients: dict[str, AuraClient] = {}
         self.windows = RequestWindows()
         self.users = CredentialUsers()
+        self.memory = CredentialObjects()
         #: AuraCredential bodies and namespace labels as the watches last saw them (a miss is
         #: read from the API server).
         self._credentials: dict[str, Mapping[str, Any]] = {}

@@ -81,7 +81,7 @@ def note_user(ctx: OperatorContext, kind: str, body: kopf.Body, event_type: str 
         # Only a change of who uses which credential is news (not every status write).
         touched = {n for n in (None if known else name, previous) if n}
     for credential in touched:
-        ctx.objects.wake(_credential_uids.get(credential, ""))
+        ctx.objects.wake(ctx.credentials.memory.uids.get(credential, ""))
 
 
 def watch_credential_users(plural: str, kind: str) -> None:
@@ -98,11 +98,6 @@ def watch_credential_users(plural: str, kind: str) -> None:
 
 for _plural, _kind in list(USER_KINDS):
     watch_credential_users(_plural, _kind)
-
-#: credential name -> uid of its object (to wake its daemon).
-_credential_uids: dict[str, str] = {}
-#: credential name -> (generation, being deleted) last acted on.
-_credential_generations: dict[str, tuple[Any, bool]] = {}
 
 
 @kopf.on.event("", "v1", "namespaces")
@@ -130,17 +125,17 @@ def nudge_credential(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: An
     name, uid = body.metadata.name or "", body.metadata.uid or ""
     if type == "DELETED":
         ctx.credentials.forget_credential(name)
-        _credential_uids.pop(name, None)
-        _credential_generations.pop(name, None)
+        ctx.credentials.memory.forget(name)
         return
     ctx.credentials.remember_credential(dict(body))
-    _credential_uids[name] = uid
+    memory = ctx.credentials.memory
+    memory.uids[name] = uid
     # Only a change of the spec (or the deletion) is news: the status the credential's own loop
     # writes every few seconds must not wake it, nor every object using it.
     generation = (body.metadata.get("generation"), bool(body.metadata.get("deletionTimestamp")))
-    if _credential_generations.get(name) == generation:
+    if memory.generations.get(name) == generation:
         return
-    _credential_generations[name] = generation
+    memory.generations[name] = generation
     if uid in ctx.objects:
         ctx.objects.wake(uid)
     for user in ctx.credentials.users.uids(name):
@@ -151,9 +146,6 @@ def _duration(seconds: float) -> str:
     seconds = round(seconds)
     minutes, rest = divmod(seconds, 60)
     return f"{minutes}m{rest}s" if minutes else f"{rest}s"
-
-
-_tenant_reads: dict[str, tuple[float, int | None, list[dict[str, str]]]] = {}
 
 
 async def credential_status(ctx: OperatorContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -167,14 +159,15 @@ async def credential_status(ctx: OperatorContext, body: dict[str, Any]) -> dict[
         resolved = await ctx.credentials.resolve_credential(name)  # applies the budget
         client_id = resolved.client_id
         aura = ctx.credentials.client(resolved.client_id, resolved.client_secret)
-        cached = _tenant_reads.get(name)
+        reads = ctx.credentials.memory.tenant_reads
+        cached = reads.get(name)
         refresh = max(ctx.settings.tenant_cache_seconds, 60.0)
         if cached is None or cached[1] != cred.ref.generation or cached[0] < time.monotonic():
             with aura.priority(Priority.BACKGROUND):
                 tenants = await aura.list_tenants()  # fetches a token first if it needs one
             listed = [{"id": t.id, "name": t.name} for t in tenants]
-            _tenant_reads[name] = (time.monotonic() + refresh, cred.ref.generation, listed)
-        listed = _tenant_reads[name][2]
+            reads[name] = (time.monotonic() + refresh, cred.ref.generation, listed)
+        listed = reads[name][2]
         ready = ConditionUpdate(
             READY,
             "True",
@@ -189,7 +182,7 @@ async def credential_status(ctx: OperatorContext, body: dict[str, Any]) -> dict[
     except Exception as exc:  # every failure is shown on the object
         verdict = classify(exc)
         ready = ConditionUpdate(READY, "False", verdict.reason, verdict.message)
-        _tenant_reads.pop(name, None)
+        ctx.credentials.memory.tenant_reads.pop(name, None)
     if client_id is not None:
         counts = ctx.credentials.windows.counts(client_id)
         interval = ctx.drift.interval(client_id, ctx.rate(client_id))
@@ -220,7 +213,7 @@ async def credential_loop(
 ) -> None:
     ctx: OperatorContext = memo["context"]
     name, uid = body.metadata.name or "", body.metadata.uid or ""
-    _credential_uids[name] = uid
+    ctx.credentials.memory.uids[name] = uid
     state = ctx.objects.get(uid)
 
     async def read() -> dict[str, Any] | None:

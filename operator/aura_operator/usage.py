@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aura_operator.aura.client import RequestObserver
 from aura_operator.aura.ratelimit import Priority
@@ -70,6 +71,25 @@ class CredentialUsers:
     def warm(self, grace: float) -> bool:
         """True once the watches have had `grace` seconds to list every existing object."""
         return self._clock() - self.started >= grace
+
+
+@dataclass
+class CredentialObjects:
+    """What the AuraCredential handlers remember between events, per credential name."""
+
+    uids: dict[str, str] = field(default_factory=dict)
+    """The credential object's uid (to wake its loop)."""
+    generations: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    """(generation, being deleted) last acted on: only a change wakes the users."""
+    tenant_reads: dict[str, tuple[float, int | None, list[dict[str, str]]]] = field(
+        default_factory=dict
+    )
+    """(valid until, generation, tenants) of the last tenant list."""
+
+    def forget(self, name: str) -> None:
+        self.uids.pop(name, None)
+        self.generations.pop(name, None)
+        self.tenant_reads.pop(name, None)
 
 
 @dataclass(frozen=True)

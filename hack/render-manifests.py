@@ -21,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "aura-operator"
 OUTPUT = ROOT / "deploy" / "operator.yaml"
+#: The PodDisruptionBudget is a kustomize component of its own (deploy/components/pdb): policy/v1
+#: needs Kubernetes 1.21, and deploy/ itself stays appliable to every version the chart supports.
+PDB_OUTPUT = ROOT / "deploy" / "components" / "pdb" / "pdb.yaml"
 NAMESPACE = "aura-operator"
 VALUES = [
     # Every namespace; the default credential from a Secret the user creates (see the README).
@@ -46,13 +49,23 @@ def find_helm() -> str:
     return str(Path(tools) / "helm")
 
 
-def render(helm: str) -> str:
+def render(helm: str, *extra: str, header: str = HEADER) -> str:
     argv = [helm, "template", "aura-operator", str(CHART), "--namespace", NAMESPACE]
     for value in VALUES:
         argv += ["--set", value]
+    argv += extra
     text = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=True).stdout
     lines = [line for line in text.splitlines() if not HELM_ONLY.match(line)]
-    return HEADER + "\n".join(lines).strip() + "\n"
+    return header + "\n".join(lines).strip() + "\n"
+
+
+def renders(helm: str) -> dict[Path, str]:
+    """Every file this script writes, with its content."""
+    pdb_header = "# The chart's PodDisruptionBudget, rendered by `make manifests`.\n"
+    return {
+        OUTPUT: render(helm, "--set", "podDisruptionBudget.enabled=false"),
+        PDB_OUTPUT: render(helm, "--show-only", "templates/pdb.yaml", header=pdb_header),
+    }
 
 
 def main() -> int:
@@ -60,16 +73,20 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
     parser.add_argument("--helm", help="the helm binary (default: from hack/tools.sh)")
     args = parser.parse_args()
-    text = render(args.helm or find_helm())
+    files = renders(args.helm or find_helm())
     if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            name = OUTPUT.relative_to(ROOT)
-            print(f"{name} is out of date: run `make manifests`", file=sys.stderr)
+        stale = [
+            str(path.relative_to(ROOT))
+            for path, text in files.items()
+            if (path.read_text(encoding="utf-8") if path.exists() else "") != text
+        ]
+        if stale:
+            print(f"{', '.join(stale)} out of date: run `make manifests`", file=sys.stderr)
             return 1
         return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

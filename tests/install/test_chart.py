@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -166,7 +167,7 @@ def test_kustomize_build_of_deploy_is_valid_kubernetes(version: str) -> None:
     kinds = {d["kind"] for d in docs}
     assert kinds == {
         "CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole",
-        "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "PodDisruptionBudget",
+        "ClusterRoleBinding", "Role", "RoleBinding", "Deployment",
     }  # fmt: skip
     validate_strict(docs, version)
     crds = sorted(by_kind(docs, "CustomResourceDefinition"), key=lambda c: c["metadata"]["name"])
@@ -178,6 +179,27 @@ def test_kustomize_build_of_deploy_is_valid_kubernetes(version: str) -> None:
     assert {d["metadata"]["namespace"] for d in namespaced} == {"aura-operator"}
     env = env_of(docs)
     assert env["AURA_OPERATOR_CREDENTIALS_SECRET"] == "aura-credentials"
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_an_overlay_with_the_pdb_component_is_valid_kubernetes(
+    version: str, tmp_path: Path
+) -> None:
+    # deploy/ stays appliable on 1.20 (no policy/v1 there); the PodDisruptionBudget the chart
+    # renders by default is a component an overlay adds on 1.21 and later.
+    deploy = os.path.relpath(ROOT / "deploy", tmp_path)  # kustomize takes relative paths
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{deploy}]\ncomponents: [{deploy}/components/pdb]\n"
+    )
+    out = run_tool("kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone", str(tmp_path))
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    validate_strict(docs, version)
+    (pdb,) = by_kind(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert (
+        pdb["spec"]["selector"]["matchLabels"]
+        == (deployment(docs)["spec"]["selector"]["matchLabels"])
+    )
 
 
 # --- values.schema.json ------------------------------------------------------------------------

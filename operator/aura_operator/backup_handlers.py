@@ -25,7 +25,7 @@ from aura_operator.backup_resource import (
     AuraSnapshot,
 )
 from aura_operator.context import OperatorContext
-from aura_operator.loop import PASS_GRACE, KopfRecorder, run_loop
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
 from aura_operator.outcome import Outcome, backoff
 from aura_operator.resource import GROUP, VERSION, Condition, ObjectRef
 from aura_operator.restores import reconcile_restore
@@ -92,7 +92,7 @@ async def _run(
     )
 
 
-@kopf.daemon(GROUP, VERSION, SNAPSHOT_PLURAL, cancellation_backoff=PASS_GRACE)
+@kopf.daemon(GROUP, VERSION, SNAPSHOT_PLURAL, cancellation_timeout=EXIT_TIMEOUT)
 async def snapshot_loop(
     body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: Logger, **_: Any
 ) -> None:
@@ -100,7 +100,7 @@ async def snapshot_loop(
     await _run(body, memo, stopped, logger, SNAPSHOT_PLURAL, _decide_snapshot)
 
 
-@kopf.daemon(GROUP, VERSION, RESTORE_PLURAL, cancellation_backoff=PASS_GRACE)
+@kopf.daemon(GROUP, VERSION, RESTORE_PLURAL, cancellation_timeout=EXIT_TIMEOUT)
 async def restore_loop(
     body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: Logger, **_: Any
 ) -> None:

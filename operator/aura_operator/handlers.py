@@ -23,7 +23,7 @@ from aura_operator.context import OperatorContext
 from aura_operator.credentials import CredentialsProblem
 from aura_operator.deletion import finalize
 from aura_operator.kube import KubeError
-from aura_operator.loop import PASS_GRACE, KopfRecorder, run_loop, wait
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop, wait
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import backoff
 from aura_operator.reconcile import reconcile
@@ -63,8 +63,7 @@ def _annotations(meta: Any) -> tuple[tuple[str, str], ...]:
     GROUP,
     VERSION,
     PLURAL,
-    cancellation_backoff=PASS_GRACE,
-    cancellation_timeout=10.0,
+    cancellation_timeout=EXIT_TIMEOUT,
 )
 async def instance_loop(
     body: kopf.Body,

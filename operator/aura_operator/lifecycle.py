@@ -45,6 +45,10 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
 
 
+#: Longest wait at shutdown for passes in flight; within the chart's 60 s grace period.
+SHUTDOWN_GRACE = 45.0
+
+
 @kopf.on.startup()
 async def on_startup(
     settings: kopf.OperatorSettings,
@@ -105,7 +109,18 @@ async def on_startup(
 
 
 @kopf.on.cleanup()
-async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
+async def on_cleanup(
+    memo: kopf.Memo, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
+    """Let the passes in flight finish (a create records its outcome), then give up the Lease
+    and close the clients."""
+    context = memo.get("context")
+    passes = context.objects.in_flight() if context is not None else []
+    if passes:
+        logger.info("waiting for %d pass(es) in flight to finish", len(passes))
+        _done, pending = await asyncio.wait(passes, timeout=SHUTDOWN_GRACE)
+        if pending:
+            logger.warning("%d pass(es) still running at shutdown", len(pending))
     task = memo.get("election")
     if task is not None:
         task.cancel()
@@ -114,6 +129,5 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
     elector = memo.get("elector")
     if elector is not None:
         await elector.release()  # a standby takes over in one retry period
-    context = memo.get("context")
     if context is not None:
         await context.aclose()

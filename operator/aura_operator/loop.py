@@ -27,9 +27,9 @@ from aura_operator.leader import Leadership
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import backoff
 
-#: How long a stopping loop (object deleted, operator shutting down) may take to finish the pass
-#: in flight before kopf cancels it: longer than one pass can take (a POST and a Secret write).
-PASS_GRACE = 120.0
+#: How long kopf waits for a cancelled loop to exit: it exits at once, since the pass in flight
+#: runs in a task of its own that the cancellation does not reach.
+EXIT_TIMEOUT = 10.0
 #: Longest wait between reads of an object the API server would not return.
 READ_BACKOFF_CAP = 30.0
 
@@ -81,7 +81,12 @@ async def run_loop(
             async with state.lock:
                 return await step(body, bg)
 
-        delay, settled = await asyncio.shield(asyncio.ensure_future(locked()))
+        # kopf cancels a daemon as soon as its object is deleted (or the operator stops): the
+        # pass runs in a task of its own, shielded, which finishes and records its outcome
+        # while holding the lock the finalizer waits for; shutdown waits for it too.
+        task = asyncio.ensure_future(locked())
+        state.pass_task = task
+        delay, settled = await asyncio.shield(task)
         woken = await wait(state.wake, stopped, delay)
         background = not woken and settled
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -27,6 +28,8 @@ class ObjectState:
     transient_since: float = 0.0
     transient_reads: int = 0
     transient_exact: bool = False
+    pass_task: asyncio.Future[Any] | None = None
+    """The latest pass (loop.run_loop), which cancellation does not reach: shutdown awaits it."""
     read_at: float = 0.0
     """When the last GET of the instance answered (monotonic), and how long it took with its
     wait for the budget: a read that queued long tells little about when a state ended."""
@@ -62,6 +65,14 @@ class ObjectStates:
 
     def forget(self, uid: str) -> None:
         self._by_uid.pop(uid, None)
+
+    def in_flight(self) -> list[asyncio.Future[Any]]:
+        """Passes running now, of every object."""
+        return [
+            s.pass_task
+            for s in self._by_uid.values()
+            if s.pass_task is not None and not s.pass_task.done()
+        ]
 
     def wake(self, uid: str) -> None:
         if uid in self._by_uid:

@@ -37,7 +37,7 @@ from aura_operator.customer_keys import KIND as KEY_KIND
 from aura_operator.customer_keys import PLURAL as KEYS
 from aura_operator.customer_keys import AuraCustomerManagedKey
 from aura_operator.key_reconcile import finalize_key, reconcile_key
-from aura_operator.loop import PASS_GRACE, KopfRecorder, run_loop
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
 from aura_operator.outcome import Outcome, backoff
 from aura_operator.resource import ANNOTATION_FORCE_FINALIZE, GROUP, VERSION
 from aura_operator.resource import KIND as INSTANCE_KIND
@@ -201,9 +201,7 @@ async def credential_status(ctx: OperatorContext, body: dict[str, Any]) -> dict[
     return status
 
 
-@kopf.daemon(
-    GROUP, VERSION, CREDENTIALS, cancellation_backoff=PASS_GRACE, cancellation_timeout=10.0
-)
+@kopf.daemon(GROUP, VERSION, CREDENTIALS, cancellation_timeout=EXIT_TIMEOUT)
 async def credential_loop(
     body: kopf.Body,
     memo: kopf.Memo,
@@ -313,7 +311,7 @@ async def apply_key_outcome(
     return delay
 
 
-@kopf.daemon(GROUP, VERSION, KEYS, cancellation_backoff=PASS_GRACE, cancellation_timeout=10.0)
+@kopf.daemon(GROUP, VERSION, KEYS, cancellation_timeout=EXIT_TIMEOUT)
 async def key_loop(
     body: kopf.Body,
     memo: kopf.Memo,

@@ -183,7 +183,11 @@ class AuraEnv:
             if self.get(name) is None:
                 return
             time.sleep(0.2)
-        pytest.fail(f"{name} still exists after {timeout}s\n{self.operator_log()[-4000:]}")
+        meta = (self.get(name) or {}).get("metadata") or {}
+        pytest.fail(
+            f"{name} still exists after {timeout}s (finalizers {meta.get('finalizers')}, "
+            f"annotations {meta.get('annotations')})\n{self.operator_log()[-4000:]}"
+        )
 
     def events(self, name: str) -> list[tuple[str, str, str]]:
         """(type, reason, message) of the events on the object, oldest first."""

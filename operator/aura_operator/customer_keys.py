@@ -1,6 +1,7 @@
 """The AuraCustomerManagedKey custom resource, and how an AuraInstance uses one at creation.
 
-A key (API.md §3.4) is created once (intent first, as for instances), is `pending` and then
+A key (docs/aura-api.md §3.4) is created once (intent first, as for instances), is `pending` and
+then
 `ready`; only a ready key of the instance's tenant, type, cloud and region can encrypt a new
 instance. `AuraInstance.spec.customerManagedKeyRef` (a key object in the same namespace) or
 `spec.customerManagedKeyId` (an Aura key id) names it, at creation only (CEL, and

@@ -118,7 +118,8 @@ class DriftScheduler:
             line.members.discard(uid)
 
 
-#: How long each transient state takes according to Aura's documentation (API.md §5.5: creating
+#: How long each transient state takes according to Aura's documentation (docs/aura-api.md §5.5:
+#: creating
 #: 60-180 s, updating 30-120 s, ...), as (first read, give up waiting for scouts) in units of
 #: the poll interval (15 s by default), so that scaled test environments scale them too.
 PRIORS: dict[str, tuple[float, float]] = {

@@ -85,7 +85,8 @@ class Credential(BaseModel):
 
 
 class Durations(BaseModel):
-    """Seconds each asynchronous step takes at time scale 1 (API.md §5.5 suggests the ranges)."""
+    """Seconds each asynchronous step takes at time scale 1 (docs/aura-api.md §5.5 suggests the
+    ranges)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -123,7 +124,7 @@ class SimulatorConfig(BaseModel):
     #: Status for an expired token (Aura: 403) and for a missing or malformed one (401).
     expired_token_status: int = 403
     invalid_token_status: int = 401
-    #: Answer 415 to POST/PATCH without `Content-Type: application/json` (API.md §1).
+    #: Answer 415 to POST/PATCH without `Content-Type: application/json` (docs/aura-api.md §1).
     require_content_type: bool = True
     #: Body of a 202 PATCH: `{}` (the spec's schema) or `{"data": instance}` (the CLI's mocks).
     patch_accepted_body: Literal["empty", "instance"] = "empty"

@@ -57,7 +57,7 @@ class StateCore:
         self.deleted: dict[str, SimInstance] = {}
         #: The next N creates end in `loading failed` instead of `running`.
         self.failing_creates = 0
-        #: Customer-managed keys by id (API.md §3.4; the rules are in state.py).
+        #: Customer-managed keys by id (docs/aura-api.md §3.4; the rules are in state.py).
         self.keys: dict[str, SimKey] = {}
 
     # ------------------------------------------------------------------ clock
@@ -193,7 +193,7 @@ class StateCore:
                 "instance-limit-reached",
             )
         if configuration.type == "free-db" and any(i.is_free for i in live):
-            # UNCONFIRMED mapping of "one Free instance per account" (API.md §3.2).
+            # UNCONFIRMED mapping of "one Free instance per account" (docs/aura-api.md §3.2).
             raise ApiError(
                 405,
                 "Creating instances is not permitted at this time: only one free instance is "

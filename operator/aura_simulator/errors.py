@@ -1,6 +1,7 @@
 """The error shapes the Aura API answers with, as one exception the routes raise.
 
-Aura has two shapes (API.md §5.1): the API's own `{"errors": [{"message", "reason", "field"?}]}`
+Aura has two shapes (docs/aura-api.md §5.1): the API's own `{"errors": [{"message", "reason",
+"field"?}]}`
 and the gateway's `{"error": "..."}`. Keeping them here means every route produces exactly the
 documented shape, with the documented `reason` keys, and nothing else.
 """
@@ -78,7 +79,7 @@ def ongoing_operation(status: str) -> ApiError:
 
 
 def wrong_state(instance_id: str, status: str, action: str) -> ApiError:
-    # UNCONFIRMED (API.md §4.3): the live answer to e.g. resuming a running instance.
+    # UNCONFIRMED (docs/aura-api.md §4.3): the live answer to e.g. resuming a running instance.
     return ApiError(
         409,
         f"Instance {instance_id} is {status} and cannot be {action}",

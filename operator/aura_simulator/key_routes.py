@@ -1,4 +1,5 @@
-"""The `/v1/customer-managed-keys` routes (API.md §3.4), apart from app.py to keep it small.
+"""The `/v1/customer-managed-keys` routes (docs/aura-api.md §3.4), apart from app.py to keep it
+small.
 
 Like the instance routes, they only translate HTTP to `SimState` calls: create (202, `pending`),
 list (summaries, `?tenantId=`), get (full, `pending` then `ready`) and delete (204, no body).

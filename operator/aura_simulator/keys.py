@@ -1,4 +1,5 @@
-"""Customer-managed keys (API.md §3.4): the record, its API shapes and the rules of its body.
+"""Customer-managed keys (docs/aura-api.md §3.4): the record, its API shapes and the rules of its
+body.
 
 A key is created `pending` and becomes `ready` after `durations.key_pending` (scaled); only a
 ready key of the same tenant, cloud, region and instance type can encrypt a new instance, and a

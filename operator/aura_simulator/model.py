@@ -3,7 +3,7 @@
 Records are pydantic models so that the full state can be dumped to JSON (for `/_sim/state` and
 `--state FILE`) and loaded back. The `to_*` methods are the only place that decides which field
 appears in which response: summaries in lists, the password only in the create response, no
-`storage` for Free instances, `secondaries_count` only for VDC (API.md §6.3, §6.4, §6.14).
+`storage` for Free instances, `secondaries_count` only for VDC (docs/aura-api.md §6.3, §6.4, §6.14).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-#: Statuses with an operation in flight: lifecycle calls answer 409 (API.md §4.3).
+#: Statuses with an operation in flight: lifecycle calls answer 409 (docs/aura-api.md §4.3).
 TRANSIENT = frozenset(
     {
         "creating",
@@ -140,8 +140,9 @@ class SimInstance(BaseModel):
         }
         if self.is_free:
             # SPEC lists `storage` as required but says it is NOT returned for Free instances;
-            # API.md §3.2 follows the description. Free instances carry node/relationship
-            # counts, as numbers: TF switched to int64 after testing live (API.md §3.2), where
+            # docs/aura-api.md §3.2 follows the description. Free instances carry node/relationship
+            # counts, as numbers: TF switched to int64 after testing live (docs/aura-api.md §3.2),
+            # where
             # the SPEC says string.
             body["graph_nodes"] = self.graph_nodes
             body["graph_relationships"] = self.graph_relationships

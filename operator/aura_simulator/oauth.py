@@ -22,7 +22,7 @@ CLIENT_ID: web.RequestKey[str] = web.RequestKey("client_id", str)
 def bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    # Aura accepts `Bearer` and `bearer` (GOSDK sends the token_type as is; API.md §2.1).
+    # Aura accepts `Bearer` and `bearer` (GOSDK sends the token_type as is; docs/aura-api.md §2.1).
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()

@@ -48,7 +48,8 @@ class SimState(StateCore):
             if "name" in fields:
                 instance.name = fields["name"]
                 return instance, False
-            return instance, True  # `{}`: accepted, nothing to do (UNCONFIRMED, API.md §3.2)
+            # `{}`: accepted, nothing to do (UNCONFIRMED, docs/aura-api.md §3.2)
+            return instance, True
         if instance.status not in ("running", "paused"):
             raise wrong_state(instance.id, instance.status, "updated")
         pending: dict[str, Any] = {}
@@ -95,7 +96,7 @@ class SimState(StateCore):
         instance = self.instance(instance_id, visible)
         self._require_settled(instance)
         if instance.is_free:
-            # UNCONFIRMED status (API.md §3.2); pause lists 400 in the SPEC.
+            # UNCONFIRMED status (docs/aura-api.md §3.2); pause lists 400 in the SPEC.
             raise bad_request("Free instances cannot be paused", reason="tier-unsupported-action")
         if instance.status != "running":
             raise wrong_state(instance.id, instance.status, "paused")

@@ -1,6 +1,7 @@
 """Validation of create and PATCH bodies against the tenant's `instance_configurations`.
 
-The tenant's configuration list is the API's oracle for what `POST /instances` accepts (API.md
+The tenant's configuration list is the API's oracle for what `POST /instances` accepts
+(docs/aura-api.md
 §3.1), so every 400 here names the offending field and lists the values that would have worked:
 the operator shows that message to users, and it must be actionable.
 """
@@ -52,7 +53,7 @@ PATCH_FIELDS = frozenset(
         "cdc_enrichment_mode",
     }
 )
-#: Create-time-only is the opposite for these: PATCH after `running` only (API.md §3.2).
+#: Create-time-only is the opposite for these: PATCH after `running` only (docs/aura-api.md §3.2).
 PATCH_ONLY_FIELDS = ("secondaries_count", "cdc_enrichment_mode")
 
 
@@ -194,7 +195,8 @@ def validate_patch(body: Mapping[str, Any], instance_type: str) -> dict[str, Any
             raise bad_request(
                 "secondaries_count must be an integer from 0 to 15", "secondaries_count"
             )
-        # SPEC: VDC only; TF also sets it on business-critical (API.md §7, unconfirmed): allow both.
+        # SPEC: VDC only; TF also sets it on business-critical (docs/aura-api.md §7, unconfirmed):
+        # allow both.
         if instance_type not in ("enterprise-db", "business-critical"):
             raise bad_request(
                 "secondaries_count is only available for enterprise-db", "secondaries_count"

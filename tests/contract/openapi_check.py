@@ -2,7 +2,8 @@
 
 The document is loaded as YAML 1.2 would read it (`OFF` stays a string: PyYAML's YAML 1.1 rules
 would turn the `cdc_enrichment_mode` enum value `OFF` into `false`), every `$ref` is inlined, and
-the few places where API.md's evidence beats the document are patched, each with its reason.
+the few places where docs/aura-api.md's evidence beats the document are patched, each with its
+reason.
 A status the document does not list for an operation is a failure unless it is in
 `UNDOCUMENTED`, again with its reason.
 """
@@ -28,15 +29,16 @@ _ERROR_ONEOF = {
     ]
 }
 
-#: (method, path template, status) the document does not list, answered as API.md says.
+#: (method, path template, status) the document does not list, answered as docs/aura-api.md says.
 UNDOCUMENTED: dict[tuple[str, str, int], str] = {
-    # Body validation of the action endpoints (API.md §3.2: source_instance_id is required).
+    # Body validation of the action endpoints (docs/aura-api.md §3.2: source_instance_id is
+    # required).
     ("POST", "/instances/{instanceId}/overwrite", 400): "missing source / non-exportable snapshot",
-    ("POST", "/instances/{instanceId}/overwrite", 415): "API.md §1: every POST needs the header",
-    ("POST", "/instances/{instanceId}/resume", 415): "API.md §1 (K8SOP live): bodyless POST 415",
-    ("POST", "/instances/{instanceId}/pause", 415): "API.md §1 (K8SOP live): bodyless POST 415",
-    ("POST", "/instances/{instanceId}/snapshots", 415): "API.md §1",
-    ("POST", "/instances/{instanceId}/snapshots/{snapshotId}/restore", 415): "API.md §1",
+    ("POST", "/instances/{instanceId}/overwrite", 415): "§1: every POST needs the header",
+    ("POST", "/instances/{instanceId}/resume", 415): "§1 (K8SOP live): bodyless POST 415",
+    ("POST", "/instances/{instanceId}/pause", 415): "§1 (K8SOP live): bodyless POST 415",
+    ("POST", "/instances/{instanceId}/snapshots", 415): "docs/aura-api.md §1",
+    ("POST", "/instances/{instanceId}/snapshots/{snapshotId}/restore", 415): "docs/aura-api.md §1",
     (
         "POST",
         "/instances/{instanceId}/snapshots/{snapshotId}/restore",
@@ -45,10 +47,10 @@ UNDOCUMENTED: dict[tuple[str, str, int], str] = {
     ("DELETE", "/instances/{instanceId}", 415): "never sent: DELETE has no body",
     ("GET", "/instances/{instanceId}/snapshots", 400): "malformed ?date=",
     ("POST", "/instances/{instanceId}/upgrade", 400): "upgrade of a non-professional instance",
-    # The metrics-integration 400 is the CLI's observed behaviour (API.md §3.1).
+    # The metrics-integration 400 is the CLI's observed behaviour (docs/aura-api.md §3.1).
     ("GET", "/tenants/{tenantId}/metrics-integration", 400): "tenant-incapable-of-action",
     # Upgrade is documented with 404/409 only; a 429/415 is the gateway's, as everywhere.
-    ("POST", "/instances/{instanceId}/upgrade", 415): "API.md §1",
+    ("POST", "/instances/{instanceId}/upgrade", 415): "docs/aura-api.md §1",
     # 402 is documented without a body schema.
 }
 
@@ -82,16 +84,16 @@ def _inline(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
 
 
 def _patch(spec: dict[str, Any]) -> None:
-    """Where API.md's evidence beats the document (each also named in the README)."""
+    """Where docs/aura-api.md's evidence beats the document (each also named in the README)."""
     schemas = spec["components"]["schemas"]
     # `MiddlewareError` declares no required property, so it matches every object and
     # `oneOf: [Error, MiddlewareError]` could never pass for a standard error body. The gateway
-    # shape is `{"error": "..."}` (API.md §5.1): require that member.
+    # shape is `{"error": "..."}` (docs/aura-api.md §5.1): require that member.
     schemas["MiddlewareError"]["required"] = ["error"]
     instance = schemas["Instance"]["properties"]["data"]
     # SPEC requires `storage` yet says it is "NOT returned for AuraDB Free instances".
     instance["required"] = [f for f in instance["required"] if f != "storage"]
-    # SPEC says string; the live API sends numbers (TF c896f7a, API.md §3.2). Accept both.
+    # SPEC says string; the live API sends numbers (TF c896f7a, docs/aura-api.md §3.2). Accept both.
     for field in ("graph_nodes", "graph_relationships"):
         instance["properties"][field] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
 

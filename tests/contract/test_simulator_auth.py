@@ -1,4 +1,4 @@
-"""The token endpoint and bearer authentication (API.md §2, §6.1-2)."""
+"""The token endpoint and bearer authentication (docs/aura-api.md §2, §6.1-2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What every response shares: envelope, errors, X-Request-Id, 415, rate limiting (API.md §1,
+"""What every response shares: envelope, errors, X-Request-Id, 415, rate limiting (docs/aura-api.md
+§1,
 §5, §6.19-21)."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Tenants and instances over real HTTP: shapes, lifecycle, validation (API.md §3.1-3.2, §4, §6)."""
+"""Tenants and instances over real HTTP: shapes, lifecycle, validation (docs/aura-api.md §3.1-3.2,
+§4, §6)."""
 
 from __future__ import annotations
 

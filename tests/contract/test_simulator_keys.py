@@ -1,4 +1,5 @@
-"""Customer-managed keys over real HTTP (API.md §3.4): pending then ready, summaries in lists,
+"""Customer-managed keys over real HTTP (docs/aura-api.md §3.4): pending then ready, summaries in
+lists,
 use at create, 204 on delete and `encryption-key-is-active` while an instance uses the key."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Independent Aura clients work against the simulator unchanged.
 
-Each test replays, with plain httpx, exactly what a real-world client sends (API.md §5.4): the
+Each test replays, with plain httpx, exactly what a real-world client sends (docs/aura-api.md
+§5.4): the
 official Go CLI (`neo4j/aura-cli`), the Terraform provider and the community Go SDK. Nothing
 here is project-specific: documented paths, `Authorization: Bearer`/`bearer`, `{}` bodies.
 """

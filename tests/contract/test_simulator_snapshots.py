@@ -1,5 +1,5 @@
 """Snapshots over real HTTP: create, capitalised statuses, list by date, restore in place
-(API.md §3.3, §6.15)."""
+(docs/aura-api.md §3.3, §6.15)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ README = ROOT / "README.md"
 DOCS_DIR = ROOT / "docs"
 
 RUN_LANG = "sh"
-KNOWN_LANGS = frozenset({"sh", "text", "yaml", "python", "lua"})
+KNOWN_LANGS = frozenset({"sh", "text", "yaml", "json", "python", "lua"})
 FENCE = re.compile(r"^```(\S*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not-run:(.*?)-->\s*$")
 NOT_RUN_LOOSE = re.compile(r"not-run", re.IGNORECASE)

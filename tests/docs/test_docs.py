@@ -34,7 +34,7 @@ NOT_RUN_PER_PAGE = {
 
 USER_DOCS = (
     "simulator", "client", "benchmark", "development", "layout", "install", "operations", "backups",
-    "configuration", "reliability", "platform",
+    "configuration", "reliability", "aura-api", "platform",
 )  # fmt: skip
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -1,4 +1,4 @@
-"""Create exactly once and never lose the password (DESIGN, hard problems 1 and 2), in process.
+"""Create exactly once and never lose the password, in process.
 
 Each test drives passes by hand and reads, as a user would, the object's status, conditions and
 events, the Secrets, and the simulator's request log: what was really sent to Aura.

@@ -1,4 +1,4 @@
-"""AuraSnapshot in process: one AdHoc snapshot, exactly once (DESIGN, hard problem 1).
+"""AuraSnapshot in process: one AdHoc snapshot, exactly once.
 
 Each test drives passes by hand and reads, as a user would, the object's status, conditions and
 events, and the simulator's request log: what was really sent to Aura.

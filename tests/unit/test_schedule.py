@@ -126,7 +126,7 @@ def test_only_tight_observations_are_learnt() -> None:
 
 def test_scouts_poll_from_the_documented_duration_and_the_others_wait_for_them() -> None:
     times = TransitionTimes(explore=0.0, scouts=2, margin=0.0)
-    # API.md: creating takes 60-180 s. Two scouts read first at 60 s, then every 3 s.
+    # docs/aura-api.md: creating takes 60-180 s. Two scouts read first at 60 s, then every 3 s.
     assert times.next_read("creating", 0, 0, 15, uid="a") == 60
     assert times.next_read("creating", 1, 0, 15, uid="b") == 59
     assert times.next_read("creating", 60, 1, 15, uid="a") == 3

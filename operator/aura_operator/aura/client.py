@@ -291,7 +291,7 @@ class AuraClient:
         self, instance_id: str, *, memory: str | None = None, storage: str | None = None
     ) -> Instance:
         """`POST /instances/{id}/upgrade`: professional-db -> business-critical in place.
-        Sent once; memory and storage are sent together or not at all (API.md §3.2)."""
+        Sent once; memory and storage are sent together or not at all (docs/aura-api.md §3.2)."""
         body = _compact({"memory": memory, "storage": storage}) if memory and storage else {}
         return await self._action(instance_id, "upgrade", body)
 
@@ -471,7 +471,8 @@ class AuraClient:
             decision = self._decide(status, retry_safe, attempt, retry_after)
             if decision.hold is not None:
                 # A 429's Retry-After, or a 5xx's, holds every request of this credential
-                # (DESIGN, hard problem 5); `_acquire` waits it out for every caller.
+                # (one budget per credential: docs/client.md); `_acquire` waits it out for every
+                # caller.
                 self.budget.hold(decision.hold)
             if decision.outcome_unknown:
                 raise AuraOutcomeUnknown(

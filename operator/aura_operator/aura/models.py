@@ -230,7 +230,7 @@ class SnapshotRef(AuraModel):
 
 
 class CustomerManagedKeySummary(AuraModel):
-    """A list item of `GET /customer-managed-keys`: summaries only (API.md §3.4)."""
+    """A list item of `GET /customer-managed-keys`: summaries only (docs/aura-api.md §3.4)."""
 
     id: str
     name: str

@@ -15,6 +15,7 @@ with `until()`, never with a fixed sleep.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -393,3 +394,25 @@ async def harness(config: SimulatorConfig | None = None, **settings: Any) -> Asy
             yield h
         finally:
             await h.aclose()
+
+
+def add_credential(h: Harness, name: str = "team-a", **spec: Any) -> None:
+    """An AuraCredential `name` (budget 40/min) over the demo client, its Secret in the
+    operator's namespace."""
+    h.kube.put_secret(
+        OPERATOR_NS,
+        {
+            "metadata": {"namespace": OPERATOR_NS, "name": "aura-team-a"},
+            "data": {
+                "AURA_CLIENT_ID": base64.b64encode(DEMO_CLIENT_ID.encode()).decode(),
+                "AURA_CLIENT_SECRET": base64.b64encode(DEMO_CLIENT_SECRET.encode()).decode(),
+            },
+        },
+    )
+    h.kube.add_object(
+        "auracredentials",
+        "AuraCredential",
+        "",
+        name,
+        {"secretRef": {"name": "aura-team-a"}, "requestsPerMinute": 40, **spec},
+    )

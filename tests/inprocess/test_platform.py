@@ -3,7 +3,6 @@ finalizer, and an AuraInstance that waits for its key (fake Kubernetes, real sim
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aura_operator.customer_keys import KIND as KEY_KIND
@@ -13,7 +12,7 @@ from aura_operator.key_reconcile import finalize_key, reconcile_key
 from aura_operator.platform_handlers import apply_key_outcome, credential_status
 from aura_operator.usage import User
 from aura_simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
-from tests.inprocess.harness import NS, OPERATOR_NS, Harness, condition
+from tests.inprocess.harness import NS, Harness, add_credential, condition
 
 CREDENTIALS = "auracredentials"
 ENTERPRISE = {
@@ -31,28 +30,8 @@ KEY_SPEC = {
 }
 
 
-def _credential(h: Harness, name: str = "team-a", **spec: Any) -> None:
-    h.kube.put_secret(
-        OPERATOR_NS,
-        {
-            "metadata": {"namespace": OPERATOR_NS, "name": "aura-team-a"},
-            "data": {
-                "AURA_CLIENT_ID": base64.b64encode(DEMO_CLIENT_ID.encode()).decode(),
-                "AURA_CLIENT_SECRET": base64.b64encode(DEMO_CLIENT_SECRET.encode()).decode(),
-            },
-        },
-    )
-    h.kube.add_object(
-        CREDENTIALS,
-        "AuraCredential",
-        "",
-        name,
-        {"secretRef": {"name": "aura-team-a"}, "requestsPerMinute": 40, **spec},
-    )
-
-
 async def test_a_namespace_the_credential_does_not_allow_sends_nothing(h: Harness) -> None:
-    _credential(h, allowedNamespaces={"matchLabels": {"team": "a"}})
+    add_credential(h, allowedNamespaces={"matchLabels": {"team": "a"}})
     h.apply("orders", ENTERPRISE, credentialRef={"name": "team-a"})
     result = await h.run_pass("orders")
     synced = result.condition("Synced")
@@ -65,7 +44,7 @@ async def test_a_namespace_the_credential_does_not_allow_sends_nothing(h: Harnes
 async def test_an_allowed_namespace_uses_the_credential_its_budget_and_default_tenant(
     h: Harness,
 ) -> None:
-    _credential(h, allowedNamespaces={}, defaultTenantId=DEMO_TENANT_ID)
+    add_credential(h, allowedNamespaces={}, defaultTenantId=DEMO_TENANT_ID)
     h.apply("orders", ENTERPRISE, credentialRef={"name": "team-a"})
     result = await h.run_pass("orders")
     assert result.status["instanceId"]
@@ -77,7 +56,7 @@ async def test_an_allowed_namespace_uses_the_credential_its_budget_and_default_t
 
 
 async def test_the_credential_status_shows_its_budget_and_users(h: Harness) -> None:
-    _credential(h, allowedNamespaces={})
+    add_credential(h, allowedNamespaces={})
     h.ctx.credentials.users.note("uid-x", "team-a", User("AuraInstance", NS, "orders"))
     body = h.kube.object(CREDENTIALS, "", "team-a")
     status = await credential_status(h.ctx, body)

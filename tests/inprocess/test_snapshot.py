@@ -7,7 +7,8 @@ events, and the simulator's request log: what was really sent to Aura.
 from __future__ import annotations
 
 from aura_operator.resource import AuraInstance
-from tests.inprocess.harness import NS, Harness
+from aura_simulator import DEMO_CLIENT_ID
+from tests.inprocess.harness import NS, Harness, add_credential
 
 SNAPSHOTS = "/v1/instances/*/snapshots"
 
@@ -235,3 +236,25 @@ async def test_an_instance_ref_without_an_instance_waits_pending(h: Harness) -> 
     assert waiting.delay is not None  # looked at again, not an error
     assert waiting.events == []
     assert h.requests() == []
+
+
+async def test_a_snapshot_by_instance_id_uses_its_aura_credential(h: Harness) -> None:
+    instance_id = await running(h)
+    add_credential(h, "team-a", allowedNamespaces={})
+    add_credential(h, "team-b", allowedNamespaces={"matchLabels": {"team": "b"}})
+
+    # A namespace the credential does not allow: refused, nothing sent.
+    h.apply_snapshot("denied", {"instanceId": instance_id, "credentialRef": {"name": "team-b"}})
+    denied = await h.snapshot_pass("denied")
+    synced = denied.condition("Synced")
+    assert (synced["reason"], "AuraCredential team-b" in synced["message"]) == (
+        "CredentialsInvalid",
+        True,
+    )
+    assert h.requests() == []
+
+    h.apply_snapshot("allowed", {"instanceId": instance_id, "credentialRef": {"name": "team-a"}})
+    await h.snapshot_pass("allowed")
+    (post,) = h.requests("POST")
+    assert post.client_id == DEMO_CLIENT_ID
+    assert h.ctx.rate(DEMO_CLIENT_ID) == 40  # the AuraCredential's budget was applied

@@ -346,6 +346,19 @@ def test_without_backups_only_the_credential_secret_is_readable_in_the_own_names
     assert not [r for ns, _, r in rules_of(docs) if ns == "ops" and "secrets" in r["resources"]]
 
 
+def test_without_backups_credential_secrets_are_readable_by_name_only() -> None:
+    docs = render(
+        {"backupSecrets": False, "credentialSecrets": ["aura-team-a", "aura-team-b"]},
+        namespace="ops",
+    )
+    own = [r for ns, _, r in rules_of(docs) if ns == "ops" and "secrets" in r["resources"]]
+    assert own == [
+        {"apiGroups": [""], "resources": ["secrets"],
+         "resourceNames": ["aura-team-a", "aura-team-b"], "verbs": ["get"]}
+    ]  # fmt: skip
+    assert helm_template({"credentialSecrets": ["Bad_Name"]}).returncode != 0
+
+
 def test_leader_election_may_use_only_its_own_lease() -> None:
     docs = render(namespace="ops")
     leases = [r for ns, _, r in rules_of(docs) if "leases" in r["resources"]]

@@ -122,7 +122,7 @@ def _nudge(body: kopf.Body, memo: kopf.Memo) -> OperatorContext | None:
 
 
 @kopf.on.event(GROUP, VERSION, SNAPSHOT_PLURAL)
-def snapshot_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+def nudge_snapshot(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     """Wake the loop; when the object is deleted, say that the snapshot stays in Aura."""
     ctx = _nudge(body, memo)
     if type != "DELETED" or ctx is None:
@@ -140,7 +140,7 @@ def snapshot_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any)
 
 
 @kopf.on.event(GROUP, VERSION, RESTORE_PLURAL)
-def restore_event(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
+def nudge_restore(body: kopf.Body, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     """Wake the loop; when the object is deleted mid-run, say that Aura carries on."""
     ctx = _nudge(body, memo)
     if type != "DELETED" or ctx is None:

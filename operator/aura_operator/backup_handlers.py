@@ -25,8 +25,8 @@ from aura_operator.backup_resource import (
     AuraSnapshot,
 )
 from aura_operator.context import OperatorContext
-from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
-from aura_operator.outcome import Outcome, backoff
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_daemon
+from aura_operator.outcome import Outcome
 from aura_operator.resource import GROUP, VERSION, Condition, ObjectRef
 from aura_operator.restores import reconcile_restore
 from aura_operator.snapshots import reconcile_snapshot
@@ -60,36 +60,19 @@ async def _run(
     decide: Decide,
 ) -> None:
     ctx: OperatorContext = memo["context"]
-    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
-    uid = body.metadata.uid or ""
-    state = ctx.objects.get(uid)
-    recorder = KopfRecorder(body)
+    state = ctx.objects.get(body.metadata.uid or "")
 
-    async def read() -> dict[str, Any] | None:
-        return await ctx.kube.get_object(plural, namespace, name)
-
-    async def step(fresh: dict[str, Any], background: bool) -> tuple[float | None, bool]:
+    async def one_pass(
+        fresh: dict[str, Any], recorder: KopfRecorder, background: bool
+    ) -> tuple[float | None, bool]:
         now = datetime.now(UTC)
         state.last_generation = int((fresh.get("metadata") or {}).get("generation") or 0)
         ref, conditions, outcome = await decide(fresh, BackupPass(ctx, recorder, now))
         current = fresh.get("status") or {}
-        try:
-            delay = await apply(ctx, plural, ref, current, conditions, outcome, state, now)
-        except Exception as exc:  # the status write failed (API server down, conflict)
-            state.failures += 1
-            logger.warning("cannot write the status (%s); trying again", exc)
-            return backoff(state.failures - 1, cap=ctx.settings.error_backoff_max), False
+        delay = await apply(ctx, plural, ref, current, conditions, outcome, state, now)
         return delay, True
 
-    await run_loop(
-        uid=uid,
-        read=read,
-        step=step,
-        state=state,
-        leadership=ctx.leadership,
-        stopped=stopped,
-        logger=logger,
-    )
+    await run_daemon(body, memo, stopped, logger, plural=plural, one_pass=one_pass)
 
 
 @kopf.daemon(GROUP, VERSION, SNAPSHOT_PLURAL, cancellation_timeout=EXIT_TIMEOUT)

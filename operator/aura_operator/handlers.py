@@ -23,7 +23,7 @@ from aura_operator.context import OperatorContext
 from aura_operator.credentials import CredentialsProblem
 from aura_operator.deletion import finalize
 from aura_operator.kube import KubeError
-from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop, wait
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_daemon, wait
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import backoff
 from aura_operator.reconcile import reconcile
@@ -74,15 +74,11 @@ async def instance_loop(
 ) -> None:
     """The reconcile loop of one AuraInstance, from its appearance to its deletion (loop.py)."""
     ctx: OperatorContext = memo["context"]
-    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
-    uid = body.metadata.uid or ""
-    state = ctx.objects.get(uid)
-    recorder = KopfRecorder(body)
+    state = ctx.objects.get(body.metadata.uid or "")
 
-    async def read() -> dict[str, Any] | None:
-        return await ctx.kube.get_instance(namespace, name)
-
-    async def step(fresh: dict[str, Any], background: bool) -> tuple[float | None, bool]:
+    async def one_pass(
+        fresh: dict[str, Any], recorder: KopfRecorder, background: bool
+    ) -> tuple[float | None, bool]:
         obj = AuraInstance.from_body(fresh)
         state.last_generation = obj.ref.generation
         state.last_annotations = _annotations(fresh.get("metadata") or {})
@@ -90,25 +86,13 @@ async def instance_loop(
         outcome = await reconcile(obj, ctx, recorder, now, background=background)
         if outcome.stale:
             return 0.0, False  # another writer was first: read the object again, write nothing
-        try:
-            delay = await apply_outcome(ctx, obj, outcome, state, now)
-        except Exception as exc:  # the status write failed (API server down, conflict)
-            state.failures += 1
-            logger.warning("cannot write the status (%s); trying again", exc)
-            return backoff(state.failures - 1, cap=ctx.settings.error_backoff_max), False
+        delay = await apply_outcome(ctx, obj, outcome, state, now)
         return delay, outcome.spec_applied
 
     # The first pass after a (re)start is a re-examination, not a change.
     woken = await _startup_delay(ctx, body, state, stopped)
-    await run_loop(
-        uid=uid,
-        read=read,
-        step=step,
-        state=state,
-        leadership=ctx.leadership,
-        stopped=stopped,
-        logger=logger,
-        background=not woken,
+    await run_daemon(
+        body, memo, stopped, logger, plural=PLURAL, one_pass=one_pass, background=not woken
     )
 
 

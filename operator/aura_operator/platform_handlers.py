@@ -37,7 +37,7 @@ from aura_operator.customer_keys import KIND as KEY_KIND
 from aura_operator.customer_keys import PLURAL as KEYS
 from aura_operator.customer_keys import AuraCustomerManagedKey
 from aura_operator.key_reconcile import finalize_key, reconcile_key
-from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
+from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_daemon
 from aura_operator.outcome import Outcome, backoff
 from aura_operator.resource import ANNOTATION_FORCE_FINALIZE, GROUP, VERSION
 from aura_operator.resource import KIND as INSTANCE_KIND
@@ -210,34 +210,20 @@ async def credential_loop(
     **_: Any,
 ) -> None:
     ctx: OperatorContext = memo["context"]
-    name, uid = body.metadata.name or "", body.metadata.uid or ""
-    ctx.credentials.memory.uids[name] = uid
-    state = ctx.objects.get(uid)
+    name = body.metadata.name or ""
+    ctx.credentials.memory.uids[name] = body.metadata.uid or ""
 
-    async def read() -> dict[str, Any] | None:
-        return await ctx.kube.get_object(CREDENTIALS, "", name)
-
-    async def step(fresh: dict[str, Any], background: bool) -> tuple[float | None, bool]:
+    async def one_pass(
+        fresh: dict[str, Any], recorder: KopfRecorder, background: bool
+    ) -> tuple[float | None, bool]:
         ctx.credentials.remember_credential(fresh)
         current = dict(fresh.get("status") or {})
         patch = await credential_status(ctx, fresh)
-        try:
-            if changes(current, patch):
-                await ctx.kube.patch_object_status(CREDENTIALS, "", name, patch)
-        except Exception as exc:  # the status write failed: try again soon
-            logger.warning("cannot write the status (%s); trying again", exc)
-            return backoff(0, cap=ctx.settings.error_backoff_max), False
+        if changes(current, patch):
+            await ctx.kube.patch_object_status(CREDENTIALS, "", name, patch)
         return ctx.settings.credential_status_interval, True
 
-    await run_loop(
-        uid=uid,
-        read=read,
-        step=step,
-        state=state,
-        leadership=ctx.leadership,
-        stopped=stopped,
-        logger=logger,
-    )
+    await run_daemon(body, memo, stopped, logger, plural=CREDENTIALS, one_pass=one_pass)
 
 
 @kopf.on.delete(GROUP, VERSION, CREDENTIALS)
@@ -320,35 +306,19 @@ async def key_loop(
     **_: Any,
 ) -> None:
     ctx: OperatorContext = memo["context"]
-    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
-    uid = body.metadata.uid or ""
-    state = ctx.objects.get(uid)
-    recorder = KopfRecorder(body)
+    state = ctx.objects.get(body.metadata.uid or "")
 
-    async def read() -> dict[str, Any] | None:
-        return await ctx.kube.get_object(KEYS, namespace, name)
-
-    async def step(fresh: dict[str, Any], background: bool) -> tuple[float | None, bool]:
+    async def one_pass(
+        fresh: dict[str, Any], recorder: KopfRecorder, background: bool
+    ) -> tuple[float | None, bool]:
         obj = AuraCustomerManagedKey.from_body(fresh)
         state.last_generation = obj.ref.generation
         outcome = await reconcile_key(obj, ctx, recorder, datetime.now(UTC))
         state.failures = state.failures + 1 if outcome.failed else 0
-        try:
-            delay = await apply_key_outcome(ctx, obj, outcome, state.failures - 1)
-        except Exception as exc:
-            logger.warning("cannot write the status (%s); trying again", exc)
-            return backoff(state.failures, cap=ctx.settings.error_backoff_max), False
+        delay = await apply_key_outcome(ctx, obj, outcome, state.failures - 1)
         return delay, outcome.spec_applied
 
-    await run_loop(
-        uid=uid,
-        read=read,
-        step=step,
-        state=state,
-        leadership=ctx.leadership,
-        stopped=stopped,
-        logger=logger,
-    )
+    await run_daemon(body, memo, stopped, logger, plural=KEYS, one_pass=one_pass)
 
 
 @kopf.on.event(GROUP, VERSION, KEYS)

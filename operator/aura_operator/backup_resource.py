@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aura_operator.resource import CamelModel, Condition, ObjectRef, SecretRef
+from aura_operator.resource import CamelModel, ObjectRef, SecretRef, StatusModel
 
 SNAPSHOT_PLURAL = "aurasnapshots"
 SNAPSHOT_KIND = "AuraSnapshot"
@@ -50,7 +50,7 @@ class AuraSnapshotSpec(CamelModel):
     credentials_secret_ref: SecretRef | None = None
 
 
-class AuraSnapshotStatus(CamelModel):
+class AuraSnapshotStatus(StatusModel):
     snapshot_id: str | None = None
     instance_id: str | None = None
     profile: str | None = None
@@ -58,9 +58,6 @@ class AuraSnapshotStatus(CamelModel):
     taken_at: str | None = None
     exportable: bool | None = None
     request: Intent | None = None
-    observed_generation: int | None = None
-    next_attempt_at: str | None = None
-    conditions: list[Condition] = Field(default_factory=list)
 
 
 class AuraSnapshot(BaseModel):
@@ -97,7 +94,7 @@ class AuraRestoreSpec(CamelModel):
     snapshot_first: bool = True
 
 
-class AuraRestoreStatus(CamelModel):
+class AuraRestoreStatus(StatusModel):
     phase: Phase | None = None
     instance_id: str | None = None
     snapshot_id: str | None = None
@@ -107,9 +104,6 @@ class AuraRestoreStatus(CamelModel):
     completed_at: str | None = None
     safety_snapshot: Intent | None = None
     restore: Intent | None = None
-    observed_generation: int | None = None
-    next_attempt_at: str | None = None
-    conditions: list[Condition] = Field(default_factory=list)
 
     @property
     def overwrite(self) -> bool:

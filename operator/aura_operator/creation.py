@@ -20,6 +20,7 @@ from typing import Any
 from aura_operator.aura import (
     AuraBadRequest,
     AuraConflict,
+    AuraError,
     AuraNotFound,
     AuraNotPermitted,
     AuraOutcomeUnknown,
@@ -53,6 +54,42 @@ CLOCK_SKEW = timedelta(minutes=2)
 def invalid_spec(problem: SpecProblem, events: Recorder) -> Outcome:
     events.event("Warning", SyncedReason.INVALID_SPEC, problem.message)
     return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, problem.message)])
+
+
+def unanswered(
+    what: str,
+    kind: str,
+    exc: AuraOutcomeUnknown,
+    intent: dict[str, Any],
+    events: Recorder,
+    settings: Settings,
+    *,
+    pending: bool,
+) -> Outcome:
+    """A create (of an instance, a key) got no answer: keep the intent, stamp when the outcome
+    became unknown (the visibility window runs from then), and look before creating again."""
+    message = (
+        f"the create request for {what} got no answer ({exc.message}); the operator looks for "
+        f"the {kind} by name before it creates anything again"
+    )
+    events.event("Warning", "CreateOutcomeUnknown", message)
+    conditions = [synced_false(SyncedReason.ERROR, message)]
+    if pending:
+        conditions.append(_pending(message))
+    return Outcome(
+        conditions=conditions,
+        status={"creation": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
+        requeue_after=settings.poll_interval,
+        next_attempt=True,
+    )
+
+
+def refused(exc: AuraError, events: Recorder) -> Outcome:
+    """Aura refused a create (400, 405, 429): definitely nothing was created, so the intent is
+    forgotten and the next attempt starts clean."""
+    outcome = from_verdict(classify(exc), events)
+    outcome.status["creation"] = None
+    return outcome
 
 
 def _pending(message: str) -> ConditionUpdate:
@@ -277,22 +314,9 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
             **fields,
         )
     except AuraOutcomeUnknown as exc:
-        message = (
-            f"the create request for {name!r} got no answer ({exc.message}); the operator looks "
-            "for the instance by name before it creates anything again"
-        )
-        events.event("Warning", "CreateOutcomeUnknown", message)
-        return Outcome(
-            conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
-            status={"creation": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
-            requeue_after=ctx.settings.poll_interval,
-            next_attempt=True,
-        )
+        return unanswered(f"{name!r}", "instance", exc, intent, events, p.settings, pending=True)
     except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
-        # Definitely not created: forget the intent so that the next attempt starts clean.
-        outcome = from_verdict(classify(exc), events)
-        outcome.status["creation"] = None
-        return outcome
+        return refused(exc, events)
 
     info = ConnectionInfo(
         created.id, created.name or name, created.connection_url or "", created.username or "neo4j"

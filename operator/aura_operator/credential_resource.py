@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aura_operator.resource import CamelModel, Condition, ObjectRef
+from aura_operator.resource import CamelModel, ObjectRef, StatusModel
 
 PLURAL = "auracredentials"
 KIND = "AuraCredential"
@@ -68,12 +68,8 @@ class AuraCredentialSpec(CamelModel):
     default_tenant_id: str | None = None
 
 
-class AuraCredentialStatus(CamelModel):
-    observed_generation: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
+class AuraCredentialStatus(StatusModel):
+    pass
 
 
 class AuraCredential(BaseModel):

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from aura_operator.aura import AuraNotFound
 from aura_operator.passes import Pass
 from aura_operator.resource import (
     CamelModel,
-    Condition,
     DeletionPolicy,
     ObjectRef,
     SecretRef,
+    StatusModel,
     default_aura_name,
 )
 from aura_operator.validation import SpecProblem
@@ -56,17 +56,11 @@ class KeyIntent(CamelModel):
     unanswered_at: datetime | None = None
 
 
-class KeyStatus(CamelModel):
+class KeyStatus(StatusModel):
     customer_managed_key_id: str | None = None
     state: str | None = None
     tenant_id: str | None = None
     creation: KeyIntent | None = None
-    observed_generation: int | None = None
-    next_attempt_at: str | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
 
 
 class AuraCustomerManagedKey(BaseModel):

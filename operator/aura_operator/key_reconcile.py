@@ -27,7 +27,7 @@ from aura_operator.aura import (
 )
 from aura_operator.classify import classify
 from aura_operator.context import OperatorContext
-from aura_operator.creation import CLOCK_SKEW
+from aura_operator.creation import CLOCK_SKEW, refused, unanswered
 from aura_operator.customer_keys import PLURAL, AuraCustomerManagedKey, KeyIntent
 from aura_operator.kube import KubeConflict
 from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
@@ -259,10 +259,8 @@ async def _create(p: KeyPass) -> Outcome:
             resource_version=obj.ref.resource_version,
         )
     except KubeConflict:
-        return Outcome(
-            conditions=[synced_ok("the object changed before the create; reading it again")],
-            requeue_after=0.0,
-        )
+        # Another writer (maybe another replica that recorded its own intent) was first.
+        return Outcome(requeue_after=0.0, stale=True)
     if not ctx.leadership.is_leading:
         return Outcome(requeue_after=0.0)
     try:
@@ -275,21 +273,9 @@ async def _create(p: KeyPass) -> Outcome:
             cloud_provider=spec.cloud_provider,
         )
     except AuraOutcomeUnknown as exc:
-        message = (
-            f"the create request for key {name!r} got no answer ({exc.message}); the operator "
-            "looks for the key by name before it creates anything again"
-        )
-        events.event("Warning", "CreateOutcomeUnknown", message)
-        return Outcome(
-            conditions=[synced_false(SyncedReason.ERROR, message)],
-            status={"creation": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
-            requeue_after=ctx.settings.poll_interval,
-            next_attempt=True,
-        )
+        return unanswered(f"key {name!r}", "key", exc, intent, events, ctx.settings, pending=False)
     except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
-        outcome = from_verdict(classify(exc), events)
-        outcome.status["creation"] = None
-        return outcome
+        return refused(exc, events)
     events.event(
         "Normal",
         "Created",

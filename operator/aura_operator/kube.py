@@ -123,16 +123,24 @@ class Kube:
             # or restarting. Transient, like every other KubeError without a status.
             raise KubeError(f"API server unreachable ({type(exc).__name__})") from None
 
-    # ---------------------------------------------------------------- Secrets
-
-    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def _read(self, fn: Any, *args: Any) -> Any | None:
+        """`_call` for a read: None when the object does not exist (404)."""
         try:
-            secret = await self._call(self._core.read_namespaced_secret, name, namespace)
+            return await self._call(fn, *args)
         except KubeError as exc:
             if exc.status == 404:
                 return None
             raise
-        return self._wire(secret)
+
+    def _wire_or_none(self, obj: Any | None) -> dict[str, Any] | None:
+        return None if obj is None else self._wire(obj)
+
+    # ---------------------------------------------------------------- Secrets
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._wire_or_none(
+            await self._read(self._core.read_namespaced_secret, name, namespace)
+        )
 
     async def create_secret(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._wire(await self._call(self._core.create_namespaced_secret, namespace, body))
@@ -170,38 +178,22 @@ class Kube:
 
     async def get_namespace(self, name: str) -> dict[str, Any] | None:
         """A Namespace (for its labels: AuraCredential.spec.allowedNamespaces), None if gone."""
-        try:
-            found = await self._call(self._core.read_namespace, name)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._wire(found)
+        return self._wire_or_none(await self._read(self._core.read_namespace, name))
 
     # ------------------------------------------- custom objects (every kind of this group)
 
     async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         """One object of this operator's API group, or None if it is gone. `namespace` ""
         reads a cluster-scoped kind (AuraCredential)."""
-        try:
-            if namespace:
-                obj = await self._call(
-                    self._objects.get_namespaced_custom_object,
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    plural,
-                    name,
-                )
-            else:
-                obj = await self._call(
-                    self._objects.get_cluster_custom_object, GROUP, VERSION, plural, name
-                )
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return cast(dict[str, Any], obj)
+        if namespace:
+            obj = await self._read(
+                self._objects.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+            )
+        else:
+            obj = await self._read(
+                self._objects.get_cluster_custom_object, GROUP, VERSION, plural, name
+            )
+        return cast(dict[str, Any] | None, obj)
 
     async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
         """The objects of one kind of this operator's API group in a namespace."""
@@ -270,13 +262,9 @@ class Kube:
     # ----------------------------------------------------------------- Leases
 
     async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            lease = await self._call(self._coordination.read_namespaced_lease, name, namespace)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._wire(lease)
+        return self._wire_or_none(
+            await self._read(self._coordination.read_namespaced_lease, name, namespace)
+        )
 
     async def create_lease(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._wire(

@@ -314,6 +314,8 @@ async def key_loop(
         obj = AuraCustomerManagedKey.from_body(fresh)
         state.last_generation = obj.ref.generation
         outcome = await reconcile_key(obj, ctx, recorder, datetime.now(UTC))
+        if outcome.stale:
+            return 0.0, False  # another writer was first: read the object again, write nothing
         state.failures = state.failures + 1 if outcome.failed else 0
         delay = await apply_key_outcome(ctx, obj, outcome, state.failures - 1)
         return delay, outcome.spec_applied

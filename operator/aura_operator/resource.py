@@ -85,6 +85,18 @@ class Condition(CamelModel):
     observed_generation: int | None = None
 
 
+class StatusModel(CamelModel):
+    """What every kind's status has: the generation last fully applied, when the next attempt
+    after an error is due, and the conditions."""
+
+    observed_generation: int | None = None
+    next_attempt_at: str | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
 class CreationIntent(CamelModel):
     """Recorded on the object before the create request (see reconcile's create-once)."""
 
@@ -110,7 +122,7 @@ class AppliedSettings(CamelModel):
     cdc_enrichment_mode: str | None = None
 
 
-class AuraInstanceStatus(CamelModel):
+class AuraInstanceStatus(StatusModel):
     instance_id: str | None = None
     state: str | None = None
     connection_url: str | None = None
@@ -118,17 +130,11 @@ class AuraInstanceStatus(CamelModel):
     type: str | None = None
     memory: str | None = None
     storage: str | None = None
-    observed_generation: int | None = None
     connection_secret_name: str | None = None
     creation: CreationIntent | None = None
     upgrade: UpgradeIntent | None = None
     applied: AppliedSettings | None = None
-    next_attempt_at: str | None = None
     drift_interval_seconds: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
 
 
 class ObjectRef(BaseModel):

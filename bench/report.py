@@ -79,7 +79,8 @@ def row(r: Result) -> list[str]:
         )
     else:
         cells.append("-")
-    cells.append(_mark(r.peak_rss_mib, 150.0, f"{r.peak_rss_mib:.0f} MiB"))
+    rss = f"{r.peak_rss_mib:.0f} MiB"
+    cells.append(_mark(r.peak_rss_mib, 150.0, rss) if r.n >= 1000 else rss)
     cells.append(f"{r.cpu_seconds:.0f} s")
     return cells
 

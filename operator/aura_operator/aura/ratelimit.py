@@ -25,8 +25,6 @@ from aura_operator.aura.clock import Clock, SystemClock
 
 #: Tolerance for float rounding when a token has just been refilled.
 _EPSILON = 1e-9
-#: While changes and transient reads both wait, this many reads go after each change.
-READS_PER_CHANGE = 2
 #: Backoff of retried idempotent requests: first delay, cap.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
@@ -122,11 +120,9 @@ class CredentialBudget:
     `rate_per_minute` tokens flow in per minute up to `burst`; each request takes one. Waiters
     form one priority queue: only its head may take a token, so a burst of background reads
     can never overtake a change or a transient read that is waiting. Changes and transient
-    reads take turns while both wait, `READS_PER_CHANGE` reads after each change: in a storm
-    of creates, the reads that tell an instance has become ready are not starved until the
-    last create is sent. Each create needs one such read or a little more, so the reads keep
-    up, a change waits at most two tokens, and the total time is the same (every request is
-    still sent at the budget's rate).
+    reads take turns while both wait: in a storm of creates, the reads that tell an instance
+    has become ready are not starved until the last create is sent (each create needs about
+    one such read, so neither side's backlog grows, and the total time is the same).
     """
 
     def __init__(
@@ -146,9 +142,8 @@ class CredentialBudget:
         self._hold_until = self._clock.monotonic()
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
-        #: Transient reads owed a turn before the next change (set when a change is granted while
-        #: reads wait).
-        self._reads_owed = 0
+        #: The last grant went to a change while a transient read was waiting: next, the read.
+        self._reads_turn = False
         self.stats = BudgetStats()
 
     @property
@@ -203,11 +198,9 @@ class CredentialBudget:
                         self._tokens = max(0.0, self._tokens - 1.0)
                         self._queue.remove(waiter)
                         heapq.heapify(self._queue)
-                        if priority == Priority.CHANGE:
-                            reads_wait = any(w.priority == Priority.TRANSIENT for w in self._queue)
-                            self._reads_owed = READS_PER_CHANGE if reads_wait else 0
-                        elif priority == Priority.TRANSIENT and self._reads_owed:
-                            self._reads_owed -= 1
+                        self._reads_turn = priority == Priority.CHANGE and any(
+                            w.priority == Priority.TRANSIENT for w in self._queue
+                        )
                         self._wake_head()
                         waited = self._clock.monotonic() - start
                         self.stats.granted += 1
@@ -250,7 +243,7 @@ class CredentialBudget:
         if not self._queue:
             return None
         first = self._queue[0]
-        if self._reads_owed and first.priority == Priority.CHANGE:
+        if self._reads_turn and first.priority == Priority.CHANGE:
             reads = [w for w in self._queue if w.priority == Priority.TRANSIENT]
             if reads:
                 return min(reads)

@@ -124,29 +124,6 @@ async def test_changes_overtake_queued_background_reads() -> None:
     assert budget.stats.granted_by_priority[Priority.BACKGROUND] == 3
 
 
-async def test_changes_and_transient_reads_take_turns_while_both_wait() -> None:
-    # A create storm: the reads that see instances become ready are not starved until the
-    # last create is sent; background reads still wait for both.
-    clock = FakeClock()
-    budget = CredentialBudget(60, burst=1, clock=clock)
-    await budget.acquire()  # bucket now empty
-    order: list[str] = []
-
-    async def take(name: str, priority: Priority) -> None:
-        await budget.acquire(priority)
-        order.append(name)
-
-    tasks = [asyncio.create_task(take("bg", Priority.BACKGROUND))]
-    tasks += [asyncio.create_task(take(f"post{i}", Priority.CHANGE)) for i in range(4)]
-    tasks += [asyncio.create_task(take(f"get{i}", Priority.TRANSIENT)) for i in range(2)]
-    await _settle()
-    for _ in range(8):
-        clock.advance(1.0)
-        await _settle()
-    await asyncio.gather(*tasks)
-    assert order == ["post0", "get0", "post1", "get1", "post2", "post3", "bg"]
-
-
 async def test_hold_blocks_everyone_until_it_has_passed() -> None:
     clock = FakeClock()
     budget = CredentialBudget(600, burst=10, clock=clock)

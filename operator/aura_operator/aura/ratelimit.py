@@ -119,10 +119,7 @@ class CredentialBudget:
 
     `rate_per_minute` tokens flow in per minute up to `burst`; each request takes one. Waiters
     form one priority queue: only its head may take a token, so a burst of background reads
-    can never overtake a change or a transient read that is waiting. Changes and transient
-    reads take turns while both wait: in a storm of creates, the reads that tell an instance
-    has become ready are not starved until the last create is sent (each create needs about
-    one such read, so neither side's backlog grows, and the total time is the same).
+    can never overtake a change that is waiting.
     """
 
     def __init__(
@@ -142,8 +139,6 @@ class CredentialBudget:
         self._hold_until = self._clock.monotonic()
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
-        #: The last grant went to a change while a transient read was waiting: next, the read.
-        self._reads_turn = False
         self.stats = BudgetStats()
 
     @property
@@ -192,15 +187,11 @@ class CredentialBudget:
                 remaining_hold = self.hold_remaining()
                 if max_hold_wait is not None and remaining_hold > max_hold_wait:
                     raise BudgetHold(remaining_hold)
-                if self._head() is waiter:
+                if self._queue[0] is waiter:
                     self._refill()
                     if remaining_hold <= 0 and self._tokens + _EPSILON >= 1.0:
                         self._tokens = max(0.0, self._tokens - 1.0)
-                        self._queue.remove(waiter)
-                        heapq.heapify(self._queue)
-                        self._reads_turn = priority == Priority.CHANGE and any(
-                            w.priority == Priority.TRANSIENT for w in self._queue
-                        )
+                        heapq.heappop(self._queue)
                         self._wake_head()
                         waited = self._clock.monotonic() - start
                         self.stats.granted += 1
@@ -237,19 +228,6 @@ class CredentialBudget:
         self._stamp = now
         self._tokens = min(float(self.burst), self._tokens + elapsed / self.interval)
 
-    def _head(self) -> _Waiter | None:
-        """Who may take the next token: the first by priority, except that a transient read
-        goes before a queued change when the previous token went to a change."""
-        if not self._queue:
-            return None
-        first = self._queue[0]
-        if self._reads_turn and first.priority == Priority.CHANGE:
-            reads = [w for w in self._queue if w.priority == Priority.TRANSIENT]
-            if reads:
-                return min(reads)
-        return first
-
     def _wake_head(self) -> None:
-        head = self._head()
-        if head is not None:
-            head.wakeup.set()
+        if self._queue:
+            self._queue[0].wakeup.set()

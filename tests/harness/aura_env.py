@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -125,15 +126,26 @@ class AuraEnv:
         return result
 
     def get(self, name: str) -> dict[str, Any] | None:
-        try:
-            obj: dict[str, Any] = self.objects.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, name
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return obj
+        """The object as the API server has it now. Right after an API server restart (the
+        chaos tests make one) a read may meet a dropped keep-alive connection or a server
+        still warming up: such reads are tried again for a few seconds, as kubectl would."""
+        deadline = time.monotonic() + 15.0
+        while True:
+            try:
+                obj: dict[str, Any] = self.objects.get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, name
+                )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                if exc.status not in (403, 429, 500, 503) or time.monotonic() > deadline:
+                    raise
+            except urllib3.exceptions.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                return obj
+            time.sleep(0.5)
 
     def patch(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.objects.patch_namespaced_custom_object(

@@ -3,8 +3,6 @@
 - `BackupPass`: the process context, where events go and the time the pass started;
 - `target_instance`: an `instanceRef` resolved to the AuraInstance object and its instance id;
 - `credential_holder`: the object whose credential a snapshot of a bare `instanceId` uses;
-- `fenced_intent`: the conditional (resourceVersion) status write before a POST that must be
-  sent once; `unanswered_left`: how long to keep looking for the result of an open one;
 - `find_adhoc`: the AdHoc snapshots of an instance taken since an intent (the day's list,
   and the day before when the intent is near midnight), less those that other objects of the
   namespace have already recorded as theirs (`claimed_elsewhere`);
@@ -20,14 +18,13 @@ from typing import Any
 
 from aura_operator.apply import changes, status_patch
 from aura_operator.aura import AuraClient, Snapshot
-from aura_operator.backup_resource import RESTORE_PLURAL, SNAPSHOT_PLURAL, Intent
+from aura_operator.backup_resource import RESTORE_PLURAL, SNAPSHOT_PLURAL
 from aura_operator.context import OperatorContext
-from aura_operator.creation import CLOCK_SKEW
-from aura_operator.kube import KubeConflict
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import Outcome, Recorder, backoff
 from aura_operator.resource import PLURAL, AuraInstance, Condition, ObjectRef
-from aura_operator.status import READY, ConditionUpdate, now_iso
+from aura_operator.runtime.intents import CLOCK_SKEW
+from aura_operator.status import READY, ConditionUpdate
 
 
 @dataclass
@@ -59,34 +56,6 @@ def credential_holder(ref: ObjectRef, instance_id: str, spec: Mapping[str, Any])
 
 async def client_for(ctx: OperatorContext, holder: AuraInstance) -> AuraClient:
     return await ctx.credentials.client_for(holder)
-
-
-def new_intent(now: datetime) -> dict[str, Any]:
-    return {"requestedAt": now_iso(now.astimezone(UTC).replace(microsecond=0))}
-
-
-async def fenced_intent(
-    ctx: OperatorContext, plural: str, ref: ObjectRef, status: Mapping[str, Any]
-) -> bool:
-    """Write `status` only if the object is still at the version this pass read. False: it
-    changed (or another process wrote first); nothing may be sent, read it again."""
-    try:
-        await ctx.kube.patch_object_status(
-            plural, ref.namespace, ref.name, status, resource_version=ref.resource_version
-        )
-    except KubeConflict:
-        return False
-    return ctx.leadership.is_leading
-
-
-def unanswered_left(intent: Intent, ctx: OperatorContext, now: datetime) -> float:
-    """Seconds left to look for the result of an open request before concluding that it never
-    arrived: the visibility window from when it went unanswered (or from the latest moment a
-    request sent by a process that died could have arrived)."""
-    s = ctx.settings
-    start = intent.unanswered_at or (intent.requested_at + timedelta(seconds=s.http_timeout))
-    deadline = start.astimezone(UTC) + timedelta(seconds=s.create_visibility_window)
-    return (deadline - now).total_seconds()
 
 
 def search_dates(requested_at: datetime, now: datetime) -> list[str]:

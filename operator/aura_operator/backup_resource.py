@@ -9,12 +9,12 @@ read, parsed once per pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from aura_operator.resource import CamelModel, ObjectRef, SecretRef, StatusModel
+from aura_operator.runtime.model import Intent, object_ref
 
 SNAPSHOT_PLURAL = "aurasnapshots"
 SNAPSHOT_KIND = "AuraSnapshot"
@@ -29,16 +29,6 @@ FINAL_PHASES = frozenset({"Completed", "Failed"})
 
 class NameRef(CamelModel):
     name: str
-
-
-class Intent(CamelModel):
-    """Recorded (conditionally on resourceVersion) before a POST that must be sent once."""
-
-    requested_at: datetime
-    unanswered_at: datetime | None = None
-    accepted_at: datetime | None = None
-    #: Aura was seen acting on it (restoring / overwriting): running again means done.
-    seen: bool = False
 
 
 # ------------------------------------------------------------------------- AuraSnapshot
@@ -123,17 +113,6 @@ class AuraRestore(BaseModel):
             spec=AuraRestoreSpec.model_validate(dict(body.get("spec") or {})),
             status=AuraRestoreStatus.model_validate(dict(body.get("status") or {})),
         )
-
-
-def object_ref(body: Mapping[str, Any]) -> ObjectRef:
-    meta = body.get("metadata") or {}
-    return ObjectRef(
-        namespace=meta.get("namespace", ""),
-        name=meta.get("name", ""),
-        uid=meta.get("uid", ""),
-        generation=int(meta.get("generation") or 0),
-        resource_version=meta.get("resourceVersion"),
-    )
 
 
 class ActiveRestores:

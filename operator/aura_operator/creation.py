@@ -14,28 +14,27 @@ name created after that time before it ever POSTs again:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from aura_operator.aura import (
     AuraBadRequest,
     AuraConflict,
-    AuraError,
     AuraNotFound,
     AuraNotPermitted,
     AuraOutcomeUnknown,
     AuraRateLimited,
+    CreatedInstance,
     InstanceSummary,
 )
-from aura_operator.classify import classify
+from aura_operator.clone import CloneSource as Source
 from aura_operator.clone import Wait, clone_source
 from aura_operator.customer_keys import KeyWait, key_for_create
-from aura_operator.kube import KubeConflict
-from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
 from aura_operator.passes import Pass
-from aura_operator.resource import CreationIntent
+from aura_operator.resource import PLURAL, Intent
+from aura_operator.runtime import intents
 from aura_operator.secrets import ConnectionInfo
-from aura_operator.settings import Settings
 from aura_operator.status import (
     READY,
     SECRET_READY,
@@ -47,49 +46,10 @@ from aura_operator.status import (
 )
 from aura_operator.validation import SpecProblem, check_configuration
 
-#: Clock difference tolerated between this process and Aura when matching `created_at`.
-CLOCK_SKEW = timedelta(minutes=2)
-
 
 def invalid_spec(problem: SpecProblem, events: Recorder) -> Outcome:
     events.event("Warning", SyncedReason.INVALID_SPEC, problem.message)
     return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, problem.message)])
-
-
-def unanswered(
-    what: str,
-    kind: str,
-    exc: AuraOutcomeUnknown,
-    intent: dict[str, Any],
-    events: Recorder,
-    settings: Settings,
-    *,
-    pending: bool,
-) -> Outcome:
-    """A create (of an instance, a key) got no answer: keep the intent, stamp when the outcome
-    became unknown (the visibility window runs from then), and look before creating again."""
-    message = (
-        f"the create request for {what} got no answer ({exc.message}); the operator looks for "
-        f"the {kind} by name before it creates anything again"
-    )
-    events.event("Warning", "CreateOutcomeUnknown", message)
-    conditions = [synced_false(SyncedReason.ERROR, message)]
-    if pending:
-        conditions.append(_pending(message))
-    return Outcome(
-        conditions=conditions,
-        status={"creation": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
-        requeue_after=settings.poll_interval,
-        next_attempt=True,
-    )
-
-
-def refused(exc: AuraError, events: Recorder) -> Outcome:
-    """Aura refused a create (400, 405, 429): definitely nothing was created, so the intent is
-    forgotten and the next attempt starts clean."""
-    outcome = from_verdict(classify(exc), events)
-    outcome.status["creation"] = None
-    return outcome
 
 
 def _pending(message: str) -> ConditionUpdate:
@@ -113,74 +73,62 @@ async def resolve_tenant(p: Pass) -> str | SpecProblem:
     )
 
 
-def find_matches(
-    summaries: list[InstanceSummary], name: str, requested_at: datetime, discarded: list[str]
-) -> list[InstanceSummary]:
+def find_matches(summaries: list[InstanceSummary], intent: Intent) -> list[InstanceSummary]:
     """Instances that the recorded intent may have created."""
-    earliest = requested_at - CLOCK_SKEW
+    earliest = intents.since_request(intent)
     return [
         s
         for s in summaries
-        if s.name == name
-        and s.id not in discarded
+        if s.name == intent.name
+        and s.id not in intent.discarded_ids
         and (s.created_at is None or s.created_at >= earliest)
     ]
 
 
-def visibility_deadline(intent: CreationIntent, settings: Settings) -> datetime:
-    """Until when an instance created by `intent` may still appear in Aura's list.
-
-    The window runs from the moment the outcome became unknown (the POST timed out or failed),
-    or, if the process died during the POST, from the latest moment the POST could have
-    reached Aura (intent + HTTP timeout).
-    """
-    start = intent.unanswered_at or (intent.requested_at + timedelta(seconds=settings.http_timeout))
-    return start.astimezone(UTC) + timedelta(seconds=settings.create_visibility_window)
-
-
 async def create_or_recover(p: Pass) -> Outcome:
-    obj, events, now = p.obj, p.events, p.now
-    intent = obj.status.creation
+    """No instance id yet: create, or resolve an open create first (recovery by looking)."""
+    intent = p.obj.status.creation
     if intent is None:
         return await create(p, discarded=[])
-    requested = intent.requested_at.astimezone(UTC)
-    matches = find_matches(
-        await p.aura.list_instances(), intent.name, requested, intent.discarded_ids
-    )
-    if len(matches) > 1:
-        ids = ", ".join(m.id for m in matches)
-        message = (
-            f"found {len(matches)} Aura instances named {intent.name!r} created since the "
-            f"request of {now_iso(requested)}: {ids}. The operator will not guess: set "
-            "spec.instanceId to the one to keep and delete the others in the Aura console."
-        )
-        events.event("Warning", SyncedReason.CREATE_AMBIGUOUS, message)
-        return Outcome(conditions=[synced_false(SyncedReason.CREATE_AMBIGUOUS, message)])
-    if not matches:
-        left = (visibility_deadline(intent, p.settings) - now).total_seconds()
-        if left > 0:
+    matches = find_matches(await p.aura.list_instances(), intent)
+    found = intents.recover(matches, intent, p.settings, p.now)
+    requested = now_iso(intent.requested_at)
+    match found:
+        case intents.Ambiguous(candidates):
+            ids = ", ".join(m.id for m in candidates)
+            return intents.ambiguous(
+                f"found {len(candidates)} Aura instances named {intent.name!r} created since the "
+                f"request of {requested}: {ids}. The operator will not guess: set "
+                "spec.instanceId to the one to keep and delete the others in the Aura console.",
+                p.events,
+            )
+        case intents.Looking(left):
             message = (
                 f"the create request for {intent.name!r} has an unknown outcome; looking for the "
                 f"instance for {left:.0f}s more before creating it again"
             )
-            return Outcome(
-                conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
-                requeue_after=max(1.0, min(left, p.settings.poll_interval)),
-                next_attempt=True,
+            return intents.still_looking(message, left, p.settings, _pending(message))
+        case intents.NeverArrived():
+            p.events.event(
+                "Normal",
+                "CreateNotFound",
+                f"no instance named {intent.name!r} appeared after the unanswered create "
+                "request; creating it now",
             )
-        events.event(
-            "Normal",
-            "CreateNotFound",
-            f"no instance named {intent.name!r} appeared after the unanswered create request; "
-            "creating it now",
-        )
-        return await create(p, discarded=intent.discarded_ids)
-    found = matches[0]
+            return await create(p, discarded=intent.discarded_ids)
+        case intents.Found(instance):
+            return await _adopt_or_replace(p, intent, instance)
+    raise AssertionError(found)  # pragma: no cover
+
+
+async def _adopt_or_replace(p: Pass, intent: Intent, found: InstanceSummary) -> Outcome:
+    """The one instance an open create made: kept if its password is known, else deleted (once
+    it has finished creating) and created afresh."""
     password = p.state.pending_password(found.id)
     if password is None:
-        password = await p.ctx.secrets.existing_password(obj, found.id)
+        password = await p.ctx.secrets.existing_password(p.obj, found.id)
     if password is not None:
-        events.event(
+        p.events.event(
             "Normal",
             "Recovered",
             f"found instance {found.id} created by an earlier attempt; its password is known, "
@@ -204,7 +152,7 @@ async def create_or_recover(p: Pass) -> Outcome:
             conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
             requeue_after=p.settings.poll_interval,
         )
-    events.event(
+    p.events.event(
         "Warning",
         "OrphanDeleted",
         f"deleted instance {found.id}: it was created by a request whose response was lost and "
@@ -213,124 +161,148 @@ async def create_or_recover(p: Pass) -> Outcome:
     return await create(p, discarded=[*intent.discarded_ids, found.id])
 
 
-async def create(p: Pass, *, discarded: list[str]) -> Outcome:
-    """Validate, record intent, POST once, write the Secret from the response."""
-    obj, ctx, events, now = p.obj, p.ctx, p.events, p.now
-    spec = obj.spec
+async def _check_before_create(p: Pass) -> _Ready | Outcome:
+    """Everything checked before a create is recorded: the tenant, the configuration, the
+    clone source, the customer key and the Secret's name. An Outcome: nothing is sent."""
     tenant_id = await resolve_tenant(p)
     if isinstance(tenant_id, SpecProblem):
-        return invalid_spec(tenant_id, events)
+        return invalid_spec(tenant_id, p.events)
     try:
-        tenant = await ctx.tenants.tenant(p.aura, tenant_id)
+        tenant = await p.ctx.tenants.tenant(p.aura, tenant_id)
     except AuraNotFound:
-        known = ", ".join(t.id for t in await ctx.tenants.tenant_list(p.aura)) or "none"
+        known = ", ".join(t.id for t in await p.ctx.tenants.tenant_list(p.aura)) or "none"
         return invalid_spec(
             SpecProblem(
                 "spec.tenantId",
                 f"spec.tenantId: tenant {tenant_id} does not exist or is not visible to this "
                 f"credential; allowed: {known}",
             ),
-            events,
+            p.events,
         )
-    problem = check_configuration(spec, tenant.instance_configurations, tenant_id)
+    problem = check_configuration(p.obj.spec, tenant.instance_configurations, tenant_id)
     if problem is not None:
-        return invalid_spec(problem, events)
+        return invalid_spec(problem, p.events)
     source = await clone_source(p)
     if isinstance(source, SpecProblem):
-        return invalid_spec(source, events)
+        return invalid_spec(source, p.events)
     if isinstance(source, Wait):
-        return Outcome(
-            conditions=[synced_ok(source.message), _pending(source.message)],
-            requeue_after=p.settings.poll_interval,
-        )
+        return _waiting(p, source.message)
     key_id = await key_for_create(p, tenant_id)
     if isinstance(key_id, SpecProblem):
-        return invalid_spec(key_id, events)
+        return invalid_spec(key_id, p.events)
     if isinstance(key_id, KeyWait):
-        return Outcome(
-            conditions=[synced_ok(key_id.message), _pending(key_id.message)],
-            requeue_after=p.settings.poll_interval,
-        )
-    if await ctx.secrets.conflict(obj, None):
-        message = (
-            f"Secret {obj.connection_secret_name} exists and is not owned by this AuraInstance; "
-            "no instance is created until the operator can write its password there"
-        )
-        events.event("Warning", SecretReason.CONFLICT, message)
-        return Outcome(
-            conditions=[
-                synced_false(SyncedReason.ERROR, message),
-                ConditionUpdate(SECRET_READY, "False", SecretReason.CONFLICT, message),
-            ],
-            failed=True,
-            next_attempt=True,
-        )
+        return _waiting(p, key_id.message)
+    if await p.ctx.secrets.conflict(p.obj, None):
+        return _secret_conflict(p)
+    return _Ready(tenant_id, source, key_id)
 
-    name = obj.aura_name
-    requested_at = now.astimezone(UTC).replace(microsecond=0)
-    intent: dict[str, Any] = {
-        "name": name,
-        "requestedAt": now_iso(requested_at),
-        "unansweredAt": None,
-    }
-    if discarded:
-        intent["discardedIds"] = discarded
+
+@dataclass(frozen=True)
+class _Ready:
+    """What a create sends, once every check passed."""
+
+    tenant_id: str
+    source: Source
+    key_id: str | None
+
+
+def _waiting(p: Pass, message: str) -> Outcome:
+    return Outcome(
+        conditions=[synced_ok(message), _pending(message)],
+        requeue_after=p.settings.poll_interval,
+    )
+
+
+def _secret_conflict(p: Pass) -> Outcome:
+    message = (
+        f"Secret {p.obj.connection_secret_name} exists and is not owned by this AuraInstance; "
+        "no instance is created until the operator can write its password there"
+    )
+    p.events.event("Warning", SecretReason.CONFLICT, message)
+    return Outcome(
+        conditions=[
+            synced_false(SyncedReason.ERROR, message),
+            ConditionUpdate(SECRET_READY, "False", SecretReason.CONFLICT, message),
+        ],
+        failed=True,
+        next_attempt=True,
+    )
+
+
+async def create(p: Pass, *, discarded: list[str]) -> Outcome:
+    """Validate, record intent, POST once, write the Secret from the response."""
+    ready = await _check_before_create(p)
+    if isinstance(ready, Outcome):
+        return ready
+    name = p.obj.aura_name
+    record = intents.new_record(p.now, name=name, discarded=discarded)
     # The intent must be on the object before the POST: if this write fails, nothing is sent.
-    # It is conditional on the version this pass read: of two processes that read the same
-    # object (two replicas that both believe they lead), only one records it and POSTs.
+    fence = await intents.record(p.ctx, PLURAL, p.obj.ref, {"creation": record})
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
     try:
-        await ctx.kube.patch_status(
-            obj.ref.namespace,
-            obj.ref.name,
-            {"creation": intent},
-            resource_version=obj.ref.resource_version,
+        created = await _post(p, name, ready)
+    except AuraOutcomeUnknown as exc:
+        message = (
+            f"the create request for {name!r} got no answer ({exc.message}); the operator looks "
+            "for the instance by name before it creates anything again"
         )
-    except KubeConflict:
-        # Another writer (maybe another replica that recorded its own intent) was first.
-        return Outcome(requeue_after=0.0, stale=True)
-    if not ctx.leadership.is_leading:
-        # Lost the lease since the pass started: the intent is recorded, the next leader
-        # resolves it (by name and time) without a second POST.
-        return Outcome(requeue_after=0.0)
+        return intents.unanswered(
+            "creation",
+            record,
+            message,
+            p.events,
+            p.settings,
+            conditions=[synced_false(SyncedReason.ERROR, message), _pending(message)],
+        )
+    except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
+        return intents.refused("creation", exc, p.events)
+    return await _created(p, created, discarded)
 
+
+async def _post(p: Pass, name: str, ready: _Ready) -> CreatedInstance:
+    """`POST /v1/instances`, once (the intent is recorded)."""
+    spec = p.obj.spec
     fields: dict[str, Any] = {
         "storage": spec.storage,
         "vector_optimized": spec.vector_optimized,
         "graph_analytics_plugin": spec.graph_analytics_plugin,
-        "customer_managed_key_id": key_id,
+        "customer_managed_key_id": ready.key_id,
     }
-    if source.instance_id is not None:
-        fields["source_instance_id"] = source.instance_id
-        fields["source_snapshot_id"] = source.snapshot_id
-    try:
-        created = await p.aura.create_instance(
-            name=name,
-            version=spec.version,
-            region=spec.region or "",
-            memory=spec.memory or "",
-            type=spec.type or "",
-            tenant_id=tenant_id,
-            cloud_provider=spec.cloud_provider or "",
-            **fields,
-        )
-    except AuraOutcomeUnknown as exc:
-        return unanswered(f"{name!r}", "instance", exc, intent, events, p.settings, pending=True)
-    except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
-        return refused(exc, events)
+    if ready.source.instance_id is not None:
+        fields["source_instance_id"] = ready.source.instance_id
+        fields["source_snapshot_id"] = ready.source.snapshot_id
+    return await p.aura.create_instance(
+        name=name,
+        version=spec.version,
+        region=spec.region or "",
+        memory=spec.memory or "",
+        type=spec.type or "",
+        tenant_id=ready.tenant_id,
+        cloud_provider=spec.cloud_provider or "",
+        **fields,
+    )
 
+
+async def _created(p: Pass, created: CreatedInstance, discarded: list[str]) -> Outcome:
+    """Aura accepted the create: the password, which exists only in this response, goes into
+    the Secret before anything else."""
+    obj, spec = p.obj, p.obj.spec
     info = ConnectionInfo(
-        created.id, created.name or name, created.connection_url or "", created.username or "neo4j"
+        created.id,
+        created.name or obj.aura_name,
+        created.connection_url or "",
+        created.username or "neo4j",
     )
     state = p.state
     state.remember_password(created.id, created.password)
-    # The password exists only in this response: the Secret is written before anything else.
-    secret = await ctx.secrets.ensure(obj, info, created.password)
+    secret = await p.ctx.secrets.ensure(obj, info, created.password)
     if secret.password_known:
         state.forget_password()
     if secret.event:
-        events.event(*secret.event)
+        p.events.event(*secret.event)
     replacing = f" (replacing {', '.join(discarded)})" if discarded else ""
-    events.event(
+    p.events.event(
         "Normal",
         "Created",
         f"Aura accepted instance {created.id} ({spec.type}, {spec.memory}, "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from aura_operator.passes import Pass
 from aura_operator.resource import (
     CamelModel,
     DeletionPolicy,
+    Intent,
     ObjectRef,
     SecretRef,
     StatusModel,
@@ -48,19 +48,11 @@ class KeySpec(CamelModel):
     credentials_secret_ref: SecretRef | None = None
 
 
-class KeyIntent(CamelModel):
-    """Recorded before `POST /customer-managed-keys`, so that it is sent once."""
-
-    name: str
-    requested_at: datetime
-    unanswered_at: datetime | None = None
-
-
 class KeyStatus(StatusModel):
     customer_managed_key_id: str | None = None
     state: str | None = None
     tenant_id: str | None = None
-    creation: KeyIntent | None = None
+    creation: Intent | None = None
 
 
 class AuraCustomerManagedKey(BaseModel):

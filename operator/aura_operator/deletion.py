@@ -18,10 +18,11 @@ from datetime import UTC, datetime, timedelta
 
 from aura_operator.aura import AuraConflict, AuraNotFound
 from aura_operator.context import OperatorContext
-from aura_operator.creation import find_matches, visibility_deadline
+from aura_operator.creation import find_matches
 from aura_operator.outcome import Recorder
 from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
+from aura_operator.runtime import intents
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ async def _find_created(p: Pass) -> str | Finalization:
     intent = p.obj.status.creation
     if intent is None:
         return DONE  # nothing was ever requested
-    matches = find_matches(
-        await p.aura.list_instances(), intent.name, intent.requested_at, intent.discarded_ids
-    )
+    matches = find_matches(await p.aura.list_instances(), intent)
     if len(matches) > 1:
         ids = ", ".join(m.id for m in matches)
         return Finalization(
@@ -86,10 +85,10 @@ async def _find_created(p: Pass) -> str | Finalization:
         )
     if matches:
         return matches[0].id
-    left = (visibility_deadline(intent, p.settings) - p.now).total_seconds()
+    left = intents.window_left(intent, p.settings, p.now)
     if left > 0:
         return Finalization(
-            max(1.0, min(left, p.settings.poll_interval)),
+            intents.look_again_in(left, p.settings),
             f"the create request for {intent.name!r} has an unknown outcome; looking for the "
             f"instance for {left:.0f}s more so that it can be deleted",
         )

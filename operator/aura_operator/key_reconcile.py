@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from aura_operator.aura import (
     AuraBadRequest,
@@ -27,10 +26,10 @@ from aura_operator.aura import (
 )
 from aura_operator.classify import classify
 from aura_operator.context import OperatorContext
-from aura_operator.creation import CLOCK_SKEW, refused, unanswered
-from aura_operator.customer_keys import PLURAL, AuraCustomerManagedKey, KeyIntent
-from aura_operator.kube import KubeConflict
+from aura_operator.customer_keys import PLURAL, AuraCustomerManagedKey
 from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.runtime import intents
+from aura_operator.runtime.model import Intent
 from aura_operator.status import READY, ConditionUpdate, SyncedReason, now_iso
 from aura_operator.validation import SpecProblem
 
@@ -175,9 +174,9 @@ async def _check_offered(p: KeyPass, tenant_id: str) -> SpecProblem | None:
     return None
 
 
-async def _find(p: KeyPass, intent: KeyIntent, tenant_id: str | None) -> list[CustomerManagedKey]:
+async def _find(p: KeyPass, intent: Intent, tenant_id: str | None) -> list[CustomerManagedKey]:
     """Keys the recorded intent may have created: same name, created since the request."""
-    earliest = intent.requested_at.astimezone(UTC) - CLOCK_SKEW
+    earliest = intents.since_request(intent)
     found = []
     for summary in await p.aura.list_customer_managed_keys(tenant_id):
         if summary.name != intent.name:
@@ -192,49 +191,45 @@ async def _find(p: KeyPass, intent: KeyIntent, tenant_id: str | None) -> list[Cu
 
 
 async def _create_or_recover(p: KeyPass) -> Outcome:
+    """No key id yet: create, or resolve an open create first (recovery by looking)."""
     intent = p.obj.status.creation
     if intent is None:
         return await _create(p)
     matches = await _find(p, intent, p.obj.spec.tenant_id)
-    if len(matches) > 1:
-        ids = ", ".join(k.id for k in matches)
-        message = (
-            f"found {len(matches)} keys named {intent.name!r} created since the request of "
-            f"{now_iso(intent.requested_at)}: {ids}. The operator will not guess: set "
-            "spec.customerManagedKeyId to the one to keep and delete the others."
-        )
-        p.events.event("Warning", SyncedReason.CREATE_AMBIGUOUS, message)
-        return Outcome(conditions=[synced_false(SyncedReason.CREATE_AMBIGUOUS, message)])
-    if matches:
-        found = matches[0]
-        p.events.event("Normal", "Recovered", f"found key {found.id} created by an earlier attempt")
-        return Outcome(
-            status={"customerManagedKeyId": found.id, "state": found.status},
-            requeue_after=0.0,
-        )
-    settings = p.ctx.settings
-    start = intent.unanswered_at or intent.requested_at
-    left = (start.astimezone(UTC) - p.now).total_seconds() + settings.http_timeout * (
-        intent.unanswered_at is None
-    )
-    left += settings.create_visibility_window
-    if left > 0:
-        message = (
-            f"the create request for key {intent.name!r} has an unknown outcome; looking for it "
-            f"for {left:.0f}s more before creating it again"
-        )
-        return Outcome(
-            conditions=[synced_false(SyncedReason.ERROR, message)],
-            requeue_after=max(1.0, min(left, settings.poll_interval)),
-            next_attempt=True,
-        )
-    p.events.event(
-        "Normal", "CreateNotFound", f"no key named {intent.name!r} appeared; creating it"
-    )
-    return await _create(p)
+    found = intents.recover(matches, intent, p.ctx.settings, p.now)
+    match found:
+        case intents.Ambiguous(candidates):
+            ids = ", ".join(k.id for k in candidates)
+            return intents.ambiguous(
+                f"found {len(candidates)} keys named {intent.name!r} created since the request "
+                f"of {now_iso(intent.requested_at)}: {ids}. The operator will not guess: set "
+                "spec.customerManagedKeyId to the one to keep and delete the others.",
+                p.events,
+            )
+        case intents.Found(key):
+            p.events.event(
+                "Normal", "Recovered", f"found key {key.id} created by an earlier attempt"
+            )
+            return Outcome(
+                status={"customerManagedKeyId": key.id, "state": key.status},
+                requeue_after=0.0,
+            )
+        case intents.Looking(left):
+            message = (
+                f"the create request for key {intent.name!r} has an unknown outcome; looking for "
+                f"it for {left:.0f}s more before creating it again"
+            )
+            return intents.still_looking(message, left, p.ctx.settings)
+        case intents.NeverArrived():
+            p.events.event(
+                "Normal", "CreateNotFound", f"no key named {intent.name!r} appeared; creating it"
+            )
+            return await _create(p)
+    raise AssertionError(found)  # pragma: no cover
 
 
 async def _create(p: KeyPass) -> Outcome:
+    """Check the tenant offers the key, record intent, POST once."""
     obj, ctx, events = p.obj, p.ctx, p.events
     spec = obj.spec
     tenant_id = await _tenant(p)
@@ -244,25 +239,11 @@ async def _create(p: KeyPass) -> Outcome:
     if problem is not None:
         return _invalid(p, problem)
     name = obj.aura_name
-    intent: dict[str, Any] = {
-        "name": name,
-        "requestedAt": now_iso(p.now),
-        "unansweredAt": None,
-    }
+    record = intents.new_record(p.now, name=name)
     # The intent is on the object before the POST, conditional on the version this pass read.
-    try:
-        await ctx.kube.patch_object_status(
-            PLURAL,
-            obj.ref.namespace,
-            obj.ref.name,
-            {"creation": intent, "tenantId": tenant_id},
-            resource_version=obj.ref.resource_version,
-        )
-    except KubeConflict:
-        # Another writer (maybe another replica that recorded its own intent) was first.
-        return Outcome(requeue_after=0.0, stale=True)
-    if not ctx.leadership.is_leading:
-        return Outcome(requeue_after=0.0)
+    fence = await intents.record(ctx, PLURAL, obj.ref, {"creation": record, "tenantId": tenant_id})
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
     try:
         created = await p.aura.create_customer_managed_key(
             name=name,
@@ -273,9 +254,13 @@ async def _create(p: KeyPass) -> Outcome:
             cloud_provider=spec.cloud_provider,
         )
     except AuraOutcomeUnknown as exc:
-        return unanswered(f"key {name!r}", "key", exc, intent, events, ctx.settings, pending=False)
+        message = (
+            f"the create request for key {name!r} got no answer ({exc.message}); the operator "
+            "looks for the key by name before it creates anything again"
+        )
+        return intents.unanswered("creation", record, message, events, ctx.settings)
     except (AuraBadRequest, AuraNotPermitted, AuraRateLimited) as exc:
-        return refused(exc, events)
+        return intents.refused("creation", exc, events)
     events.event(
         "Normal",
         "Created",

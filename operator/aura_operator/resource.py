@@ -10,30 +10,28 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
 
-GROUP = "aura-operator.dev"
-VERSION = "v1alpha1"
+from aura_operator.runtime.model import (
+    ANNOTATION_FORCE_FINALIZE,
+    ANNOTATION_RECONCILE,
+    GROUP,
+    VERSION,
+    CamelModel,
+    Condition,
+    Intent,
+    ObjectRef,
+    SecretRef,
+    StatusModel,
+)
+
 PLURAL = "aurainstances"
 KIND = "AuraInstance"
 
-ANNOTATION_RECONCILE = f"{GROUP}/reconcile"
-ANNOTATION_FORCE_FINALIZE = f"{GROUP}/force-finalize"
-
 DeletionPolicy = Literal["Delete", "Retain"]
 ManagementPolicy = Literal["Full", "ObserveOnly"]
-
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-class SecretRef(CamelModel):
-    name: str
 
 
 class SourceSpec(CamelModel):
@@ -76,43 +74,6 @@ class AuraInstanceSpec(CamelModel):
     connection_secret: ConnectionSecretSpec = Field(default_factory=ConnectionSecretSpec)
 
 
-class Condition(CamelModel):
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str
-    message: str = ""
-    last_transition_time: str
-    observed_generation: int | None = None
-
-
-class StatusModel(CamelModel):
-    """What every kind's status has: the generation last fully applied, when the next attempt
-    after an error is due, and the conditions."""
-
-    observed_generation: int | None = None
-    next_attempt_at: str | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
-
-
-class CreationIntent(CamelModel):
-    """Recorded on the object before the create request (see reconcile's create-once)."""
-
-    name: str
-    requested_at: datetime
-    unanswered_at: datetime | None = None
-    discarded_ids: list[str] = Field(default_factory=list)
-
-
-class UpgradeIntent(CamelModel):
-    """Recorded before `POST /instances/{id}/upgrade`, so that it is sent once (upgrade.py)."""
-
-    requested_at: datetime
-    unanswered_at: datetime | None = None
-
-
 class AppliedSettings(CamelModel):
     """PATCH-only settings as last applied: the API does not always echo them back."""
 
@@ -131,20 +92,10 @@ class AuraInstanceStatus(StatusModel):
     memory: str | None = None
     storage: str | None = None
     connection_secret_name: str | None = None
-    creation: CreationIntent | None = None
-    upgrade: UpgradeIntent | None = None
+    creation: Intent | None = None
+    upgrade: Intent | None = None
     applied: AppliedSettings | None = None
     drift_interval_seconds: int | None = None
-
-
-class ObjectRef(BaseModel):
-    """Who the object is: enough to patch it, own Secrets and name events."""
-
-    namespace: str
-    name: str
-    uid: str
-    generation: int = 0
-    resource_version: str | None = None
 
 
 class AuraInstance(BaseModel):
@@ -216,3 +167,17 @@ def default_aura_name(namespace: str, name: str) -> str:
         return full
     digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:6]
     return f"{full[:23].rstrip('-')}-{digest}"
+
+
+__all__ = [
+    "ANNOTATION_FORCE_FINALIZE",
+    "ANNOTATION_RECONCILE",
+    "GROUP",
+    "VERSION",
+    "CamelModel",
+    "Condition",
+    "Intent",
+    "ObjectRef",
+    "SecretRef",
+    "StatusModel",
+]

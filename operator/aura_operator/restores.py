@@ -18,7 +18,7 @@ holds off (ctx.restores, read in reconcile.py) and shows Ready=False Restoring/O
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from aura_operator.aura import (
@@ -32,12 +32,9 @@ from aura_operator.aura import (
 from aura_operator.backup_common import (
     BackupPass,
     client_for,
-    fenced_intent,
     find_adhoc,
-    new_intent,
     ready,
     target_instance,
-    unanswered_left,
 )
 from aura_operator.backup_resource import (
     ACTIVE_PHASES,
@@ -58,6 +55,8 @@ from aura_operator.restore_plan import (
     plan,
     wait,
 )
+from aura_operator.runtime import intents
+from aura_operator.runtime.model import Intent
 from aura_operator.status import SyncedReason, now_iso
 
 logger = logging.getLogger(__name__)
@@ -170,10 +169,11 @@ async def _take_safety(
     instance_id: str,
     status: dict[str, Any],
 ) -> Outcome:
-    intent = new_intent(bp.now)
+    intent = intents.new_record(bp.now)
     record = {**status, "phase": RestoreReason.SNAPSHOTTING, "safetySnapshot": intent}
-    if not await fenced_intent(bp.ctx, RESTORE_PLURAL, r.ref, record):
-        return Outcome(requeue_after=0.0)
+    fence = await intents.record(bp.ctx, RESTORE_PLURAL, r.ref, record)
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
     track(bp, r, target, RestoreReason.SNAPSHOTTING)
     base = {"phase": RestoreReason.SNAPSHOTTING, **status}
     try:
@@ -184,7 +184,7 @@ async def _take_safety(
         outcome = wait(message, bp.ctx.settings.poll_interval, RestoreReason.SNAPSHOTTING)
         outcome.status = {
             **base,
-            "safetySnapshot": {**intent, "unansweredAt": now_iso(datetime.now(UTC))},
+            "safetySnapshot": intents.unanswered_record(intent),
         }
         return outcome
     except AuraConflict as exc:
@@ -217,9 +217,51 @@ async def _take_safety(
     outcome.status = {
         **base,
         "safetySnapshotId": taken.snapshot_id,
-        "safetySnapshot": {**intent, "acceptedAt": now_iso(datetime.now(UTC))},
+        "safetySnapshot": intents.accepted_record(intent),
     }
     return outcome
+
+
+async def _recover_safety(
+    r: AuraRestore, bp: BackupPass, target: AuraInstance, aura: AuraClient, intent: Intent
+) -> Outcome:
+    """An open safety snapshot request: look for the snapshot before requesting another."""
+    instance_id = r.status.instance_id or ""
+    requested = intent.requested_at.astimezone(UTC)
+    candidates = await find_adhoc(bp, aura, instance_id, requested, (RESTORE_PLURAL, r.ref))
+    found = intents.recover(candidates, intent, bp.ctx.settings, bp.now)
+    match found:
+        case intents.Ambiguous(several):
+            track(bp, r, target, None)
+            ids = ", ".join(s.snapshot_id for s in several)
+            return fail(
+                bp,
+                f"found {len(several)} AdHoc snapshots of {instance_id} since the safety "
+                f"snapshot request ({ids}); the operator will not guess which is the safety "
+                "snapshot, and restored nothing",
+                SyncedReason.CREATE_AMBIGUOUS,
+            )
+        case intents.Found(snapshot):
+            bp.events.event(
+                "Normal", "Recovered", f"found the safety snapshot {snapshot.snapshot_id}"
+            )
+            outcome = wait("found the safety snapshot", 0.0, RestoreReason.SNAPSHOTTING)
+            outcome.status = {"safetySnapshotId": snapshot.snapshot_id}
+            return outcome
+        case intents.Looking(left):
+            return wait(
+                f"looking for the safety snapshot for {left:.0f}s more",
+                intents.look_again_in(left, bp.ctx.settings),
+                RestoreReason.SNAPSHOTTING,
+            )
+        case intents.NeverArrived():
+            bp.events.event(
+                "Normal",
+                "SnapshotNotFound",
+                "the safety snapshot never appeared; requesting it again",
+            )
+            return await _take_safety(r, bp, target, aura, instance_id, {})
+    raise AssertionError(found)  # pragma: no cover
 
 
 async def _safety(
@@ -233,36 +275,7 @@ async def _safety(
         intent = st.safety_snapshot
         if intent is None:
             return await _take_safety(r, bp, target, aura, instance_id, {})
-        requested = intent.requested_at.astimezone(UTC)
-        found = await find_adhoc(bp, aura, instance_id, requested, (RESTORE_PLURAL, r.ref))
-        if len(found) > 1:
-            track(bp, r, target, None)
-            ids = ", ".join(s.snapshot_id for s in found)
-            return fail(
-                bp,
-                f"found {len(found)} AdHoc snapshots of {instance_id} since the safety snapshot "
-                f"request ({ids}); the operator will not guess which is the safety snapshot, and "
-                "restored nothing",
-                SyncedReason.CREATE_AMBIGUOUS,
-            )
-        if found:
-            bp.events.event(
-                "Normal", "Recovered", f"found the safety snapshot {found[0].snapshot_id}"
-            )
-            outcome = wait("found the safety snapshot", 0.0, RestoreReason.SNAPSHOTTING)
-            outcome.status = {"safetySnapshotId": found[0].snapshot_id}
-            return outcome
-        left = unanswered_left(intent, bp.ctx, bp.now)
-        if left > 0:
-            return wait(
-                f"looking for the safety snapshot for {left:.0f}s more",
-                max(1.0, min(left, poll)),
-                RestoreReason.SNAPSHOTTING,
-            )
-        bp.events.event(
-            "Normal", "SnapshotNotFound", "the safety snapshot never appeared; requesting it again"
-        )
-        return await _take_safety(r, bp, target, aura, instance_id, {})
+        return await _recover_safety(r, bp, target, aura, intent)
     try:
         snapshot = await aura.get_snapshot(instance_id, st.safety_snapshot_id)
     except AuraNotFound:
@@ -298,11 +311,12 @@ async def _send(
 ) -> Outcome:
     """Record the restore intent (fenced), then POST the restore or the overwrite once."""
     poll, mode = bp.ctx.settings.poll_interval, plan.mode
-    intent = new_intent(bp.now)
-    if not await fenced_intent(
+    intent = intents.new_record(bp.now)
+    fence = await intents.record(
         bp.ctx, RESTORE_PLURAL, r.ref, {**status, "phase": mode, "restore": intent}
-    ):
-        return Outcome(requeue_after=0.0)
+    )
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
     track(bp, r, target, mode)
     base = {**status, "phase": mode}
     try:
@@ -327,7 +341,7 @@ async def _send(
         message = f"the {mode.lower()} request got no answer ({exc.message}); watching the target"
         bp.events.event("Warning", "RestoreOutcomeUnknown", message)
         outcome = wait(message, poll, mode)
-        outcome.status = {**base, "restore": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}}
+        outcome.status = {**base, "restore": intents.unanswered_record(intent)}
         return outcome
     except AuraConflict as exc:
         outcome = wait(f"Aura is busy ({exc.message}); trying again", poll, mode)
@@ -356,7 +370,7 @@ async def _send(
     outcome = wait(f"Aura is {mode.lower()} the instance", poll, mode)
     outcome.status = {
         **base,
-        "restore": {**intent, "acceptedAt": now_iso(datetime.now(UTC)), "seen": seen},
+        "restore": {**intents.accepted_record(intent), "seen": seen},
     }
     return outcome
 
@@ -408,7 +422,7 @@ async def _restoring(
         return fail(
             bp, f"instance {instance_id} disappeared during the {mode.lower()}", RESTORE_FAILED
         )
-    record = intent.model_dump(by_alias=True, mode="json", exclude_none=True)
+    record = intent.model_dump(by_alias=True, mode="json", exclude_defaults=True)
     if instance.status in IN_PROGRESS:
         outcome = wait(f"Aura is {mode.lower()} the instance ({instance.status})", poll, mode)
         if not intent.seen or intent.accepted_at is None:
@@ -437,12 +451,12 @@ async def _restoring(
         )
     if instance.status != "running":
         return wait(f"the instance is {instance.status}; waiting", poll, mode)
-    left = unanswered_left(intent, bp.ctx, bp.now)
+    left = intents.window_left(intent, bp.ctx.settings, bp.now)
     if left > 0:
         return wait(
             f"the {mode.lower()} request has an unknown outcome; watching the target for "
             f"{left:.0f}s",
-            max(1.0, min(left, poll)),
+            intents.look_again_in(left, bp.ctx.settings),
             mode,
         )
     bp.events.event(

@@ -13,7 +13,7 @@ on-demand snapshots) is a condition naming the field, with nothing sent.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from aura_operator.aura import (
@@ -30,17 +30,15 @@ from aura_operator.backup_common import (
     BackupPass,
     client_for,
     credential_holder,
-    fenced_intent,
     find_adhoc,
-    new_intent,
     ready,
     target_instance,
-    unanswered_left,
 )
 from aura_operator.backup_resource import SNAPSHOT_PLURAL, AuraSnapshot
 from aura_operator.classify import classify
 from aura_operator.kube import KubeError
 from aura_operator.outcome import Outcome, from_verdict, synced_false, synced_ok
+from aura_operator.runtime import intents
 from aura_operator.status import SyncedReason, now_iso
 
 logger = logging.getLogger(__name__)
@@ -187,55 +185,60 @@ async def _recover(
     request = snap.status.request
     assert request is not None
     requested = request.requested_at.astimezone(UTC)
-    found = await find_adhoc(bp, aura, instance_id, requested, (SNAPSHOT_PLURAL, snap.ref))
-    if len(found) > 1:
-        ids = ", ".join(s.snapshot_id for s in found)
-        message = (
-            f"found {len(found)} AdHoc snapshots of {instance_id} taken since the request of "
-            f"{now_iso(requested)}: {ids}. The operator will not guess which one this object "
-            "took; use one by id (AuraRestore spec.snapshotId), and delete this AuraSnapshot"
-        )
-        bp.events.event("Warning", SyncedReason.CREATE_AMBIGUOUS, message)
-        return _pending(message, synced=synced_false(SyncedReason.CREATE_AMBIGUOUS, message))
-    if found:
-        snapshot = found[0]
-        bp.events.event(
-            "Normal",
-            "Recovered",
-            f"found snapshot {snapshot.snapshot_id}, taken by an earlier request whose answer "
-            "was lost; it is this object's",
-        )
-        return Outcome(
-            conditions=[snapshot_ready(snapshot.status, snapshot.snapshot_id), synced_ok("found")],
-            status=_observed(snapshot),
-            requeue_after=0.0,
-        )
-    left = unanswered_left(request, bp.ctx, bp.now)
-    if left > 0:
-        message = (
-            f"the snapshot request of {now_iso(requested)} has an unknown outcome; looking for "
-            f"the snapshot for {left:.0f}s more before requesting it again"
-        )
-        return Outcome(
-            conditions=[
-                ready("False", SnapshotReason.PENDING, message),
-                synced_false(SyncedReason.ERROR, message),
-            ],
-            requeue_after=max(1.0, min(left, bp.ctx.settings.poll_interval)),
-            next_attempt=True,
-        )
-    bp.events.event(
-        "Normal",
-        "SnapshotNotFound",
-        "no snapshot appeared after the unanswered request; requesting it again",
-    )
-    return await _take(snap, bp, aura, instance_id, field)
+    candidates = await find_adhoc(bp, aura, instance_id, requested, (SNAPSHOT_PLURAL, snap.ref))
+    found = intents.recover(candidates, request, bp.ctx.settings, bp.now)
+    match found:
+        case intents.Ambiguous(several):
+            ids = ", ".join(s.snapshot_id for s in several)
+            message = (
+                f"found {len(several)} AdHoc snapshots of {instance_id} taken since the request "
+                f"of {now_iso(requested)}: {ids}. The operator will not guess which one this "
+                "object took; use one by id (AuraRestore spec.snapshotId), and delete this "
+                "AuraSnapshot"
+            )
+            return intents.ambiguous(message, bp.events, _pending(message).conditions[0])
+        case intents.Found(snapshot):
+            bp.events.event(
+                "Normal",
+                "Recovered",
+                f"found snapshot {snapshot.snapshot_id}, taken by an earlier request whose "
+                "answer was lost; it is this object's",
+            )
+            return Outcome(
+                conditions=[
+                    snapshot_ready(snapshot.status, snapshot.snapshot_id),
+                    synced_ok("found"),
+                ],
+                status=_observed(snapshot),
+                requeue_after=0.0,
+            )
+        case intents.Looking(left):
+            message = (
+                f"the snapshot request of {now_iso(requested)} has an unknown outcome; looking "
+                f"for the snapshot for {left:.0f}s more before requesting it again"
+            )
+            return Outcome(
+                conditions=[
+                    ready("False", SnapshotReason.PENDING, message),
+                    synced_false(SyncedReason.ERROR, message),
+                ],
+                requeue_after=intents.look_again_in(left, bp.ctx.settings),
+                next_attempt=True,
+            )
+        case intents.NeverArrived():
+            bp.events.event(
+                "Normal",
+                "SnapshotNotFound",
+                "no snapshot appeared after the unanswered request; requesting it again",
+            )
+            return await _take(snap, bp, aura, instance_id, field)
+    raise AssertionError(found)  # pragma: no cover
 
 
-async def _take(
-    snap: AuraSnapshot, bp: BackupPass, aura: AuraClient, instance_id: str, field: str
-) -> Outcome:
-    """Check the instance, record intent, POST once."""
+async def _check_instance(
+    bp: BackupPass, aura: AuraClient, instance_id: str, field: str
+) -> Outcome | None:
+    """None if Aura can take an on-demand snapshot of the instance now; else why not."""
     settings = bp.ctx.settings
     try:
         instance = await aura.get_instance(instance_id)
@@ -263,11 +266,30 @@ async def _take(
             "running instances only (resume it and the snapshot is taken)",
             requeue=settings.drift_interval,
         )
-    intent = new_intent(bp.now)
-    if not await fenced_intent(
-        bp.ctx, SNAPSHOT_PLURAL, snap.ref, {"request": intent, "instanceId": instance_id}
-    ):
-        return Outcome(requeue_after=0.0)
+    return None
+
+
+async def _take(
+    snap: AuraSnapshot, bp: BackupPass, aura: AuraClient, instance_id: str, field: str
+) -> Outcome:
+    """Check the instance, record intent, POST once."""
+    refusal = await _check_instance(bp, aura, instance_id, field)
+    if refusal is not None:
+        return refusal
+    record = intents.new_record(bp.now)
+    fence = await intents.record(
+        bp.ctx, SNAPSHOT_PLURAL, snap.ref, {"request": record, "instanceId": instance_id}
+    )
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
+    return await _post(bp, aura, instance_id, field, record)
+
+
+async def _post(
+    bp: BackupPass, aura: AuraClient, instance_id: str, field: str, record: dict[str, Any]
+) -> Outcome:
+    """`POST /instances/{id}/snapshots`, once (the intent is recorded)."""
+    settings = bp.ctx.settings
     try:
         taken = await aura.create_snapshot(instance_id)
     except AuraOutcomeUnknown as exc:
@@ -275,15 +297,17 @@ async def _take(
             f"the snapshot request got no answer ({exc.message}); the operator looks for the "
             "snapshot before it requests another"
         )
-        bp.events.event("Warning", "SnapshotOutcomeUnknown", message)
-        return Outcome(
+        return intents.unanswered(
+            "request",
+            record,
+            message,
+            bp.events,
+            settings,
+            reason="SnapshotOutcomeUnknown",
             conditions=[
                 ready("False", SnapshotReason.PENDING, message),
                 synced_false(SyncedReason.ERROR, message),
             ],
-            status={"request": {**intent, "unansweredAt": now_iso(datetime.now(UTC))}},
-            requeue_after=settings.poll_interval,
-            next_attempt=True,
         )
     except AuraPaymentRequired as exc:
         outcome = _invalid(
@@ -300,9 +324,7 @@ async def _take(
             requeue_after=settings.poll_interval,
         )
     except AuraError as exc:  # refused: nothing was taken; forget the intent
-        outcome = from_verdict(classify(exc), bp.events)
-        outcome.status["request"] = None
-        return outcome
+        return intents.refused("request", exc, bp.events)
     bp.events.event(
         "Normal",
         "SnapshotRequested",
@@ -318,7 +340,7 @@ async def _take(
             "instanceId": instance_id,
             "profile": "AdHoc",
             "state": SnapshotStatus.PENDING,
-            "request": {**intent, "acceptedAt": now_iso(datetime.now(UTC))},
+            "request": intents.accepted_record(record),
         },
         requeue_after=settings.poll_interval,
     )

@@ -12,15 +12,15 @@ the intent is cleared.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aura_operator.aura import AuraConflict, AuraOutcomeUnknown, Instance
+from aura_operator.aura import AuraConflict, AuraError, AuraOutcomeUnknown, Instance
 from aura_operator.creation import invalid_spec
-from aura_operator.kube import KubeConflict
-from aura_operator.outcome import Outcome, synced_false, synced_ok
+from aura_operator.outcome import Outcome, synced_ok
 from aura_operator.passes import Pass
-from aura_operator.status import SyncedReason, now_iso
+from aura_operator.resource import PLURAL
+from aura_operator.runtime import intents
+from aura_operator.status import now_iso
 from aura_operator.validation import SpecProblem, is_upgrade
 
 UPGRADED_TO = "business-critical"
@@ -62,47 +62,31 @@ async def _offered(p: Pass, instance: Instance) -> SpecProblem | None:
 
 async def upgrade(p: Pass, instance: Instance) -> Outcome:
     """The instance is running as professional-db and the spec says business-critical."""
-    obj, ctx, events, now = p.obj, p.ctx, p.events, p.now
-    intent = obj.status.upgrade
+    intent = p.obj.status.upgrade
     if intent is not None:
-        start = intent.unanswered_at or (
-            intent.requested_at + timedelta(seconds=p.settings.http_timeout)
-        )
-        left = (
-            start.astimezone(UTC) + timedelta(seconds=p.settings.create_visibility_window) - now
-        ).total_seconds()
+        left = intents.window_left(intent, p.settings, p.now)
         if left > 0:
             message = (
                 f"the upgrade request of {now_iso(intent.requested_at)} has an unknown outcome; "
                 f"watching the instance for {left:.0f}s before sending it again"
             )
-            return Outcome(
-                conditions=[synced_false(SyncedReason.ERROR, message)],
-                requeue_after=max(1.0, min(left, p.settings.poll_interval)),
-                next_attempt=True,
-            )
-        events.event(
+            return intents.still_looking(message, left, p.settings)
+        p.events.event(
             "Normal", "UpgradeNotFound", "the earlier upgrade request never took effect; resending"
         )
     problem = await _offered(p, instance)
     if problem is not None:
-        return invalid_spec(problem, events)
-    requested = now.astimezone(UTC).replace(microsecond=0)
-    record = {"requestedAt": now_iso(requested), "unansweredAt": None}
-    try:
-        await ctx.kube.patch_status(
-            obj.ref.namespace,
-            obj.ref.name,
-            {"upgrade": record},
-            resource_version=obj.ref.resource_version,
-        )
-    except KubeConflict:
-        return Outcome(
-            conditions=[synced_ok("the object changed before the upgrade; reading it again")],
-            requeue_after=0.0,
-        )
-    if not ctx.leadership.is_leading:
-        return Outcome(requeue_after=0.0)
+        return invalid_spec(problem, p.events)
+    record = intents.new_record(p.now)
+    fence = await intents.record(p.ctx, PLURAL, p.obj.ref, {"upgrade": record})
+    if fence is not intents.Fence.WRITTEN:
+        return intents.fenced(fence)
+    return await _send(p, instance, record)
+
+
+async def _send(p: Pass, instance: Instance, record: dict[str, Any]) -> Outcome:
+    """`POST /instances/{id}/upgrade`, once (the intent is recorded)."""
+    obj, events = p.obj, p.events
     memory = obj.spec.memory if obj.spec.memory and obj.spec.memory != instance.memory else None
     storage = obj.spec.storage or instance.storage if memory else None
     events.event(
@@ -112,12 +96,8 @@ async def upgrade(p: Pass, instance: Instance) -> Outcome:
         result = await p.aura.upgrade_instance(instance.id, memory=memory, storage=storage)
     except AuraOutcomeUnknown as exc:
         message = f"the upgrade request got no answer ({exc.message}); watching the instance"
-        events.event("Warning", "UpgradeOutcomeUnknown", message)
-        return Outcome(
-            conditions=[synced_false(SyncedReason.ERROR, message)],
-            status={"upgrade": {**record, "unansweredAt": now_iso(datetime.now(UTC))}},
-            requeue_after=p.settings.poll_interval,
-            next_attempt=True,
+        return intents.unanswered(
+            "upgrade", record, message, events, p.settings, reason="UpgradeOutcomeUnknown"
         )
     except AuraConflict as exc:
         return Outcome(
@@ -125,10 +105,8 @@ async def upgrade(p: Pass, instance: Instance) -> Outcome:
             status={"upgrade": None},
             requeue_after=p.settings.poll_interval,
         )
-    except Exception:
-        # Refused (4xx): nothing happened; forget the intent, classify says the rest.
-        await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, {"upgrade": None})
-        raise
+    except AuraError as exc:  # refused (4xx): nothing happened; forget the intent
+        return intents.refused("upgrade", exc, events)
     state = result.status or "updating"
     if state == "running" and result.type == UPGRADED_TO:
         events.event("Normal", "Upgraded", f"instance {instance.id} is now {UPGRADED_TO}")

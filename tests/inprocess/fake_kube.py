@@ -225,7 +225,7 @@ class FakeKube:
         *,
         resource_version: str | None = None,
     ) -> dict[str, Any]:
-        self._enter("patch_object_status")
+        self._enter("patch_status")  # one status write, whichever kind: one fault name
         return self._patch_status(plural, namespace, name, status, resource_version)
 
     async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None:

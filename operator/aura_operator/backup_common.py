@@ -6,7 +6,6 @@
 - `find_adhoc`: the AdHoc snapshots of an instance taken since an intent (the day's list,
   and the day before when the intent is near midnight), less those that other objects of the
   namespace have already recorded as theirs (`claimed_elsewhere`);
-- `apply`: write a pass's Outcome into `.status` (only if it changed) and plan the next pass.
 """
 
 from __future__ import annotations
@@ -16,13 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aura_operator.apply import changes, status_patch
 from aura_operator.aura import AuraClient, Snapshot
 from aura_operator.backup_resource import RESTORE_PLURAL, SNAPSHOT_PLURAL
 from aura_operator.context import OperatorContext
-from aura_operator.objects import ObjectState
-from aura_operator.outcome import Outcome, Recorder, backoff
-from aura_operator.resource import PLURAL, AuraInstance, Condition, ObjectRef
+from aura_operator.outcome import Recorder
+from aura_operator.resource import PLURAL, AuraInstance, ObjectRef
 from aura_operator.runtime.intents import CLOCK_SKEW
 from aura_operator.status import READY, ConditionUpdate
 
@@ -114,24 +111,3 @@ async def find_adhoc(
         for snapshot_id in await claimed_elsewhere(bp.ctx, *owner, instance_id):
             found.pop(snapshot_id, None)
     return sorted(found.values(), key=lambda s: (s.timestamp is None, s.timestamp))
-
-
-async def apply(
-    ctx: OperatorContext,
-    plural: str,
-    ref: ObjectRef,
-    current: Mapping[str, Any],
-    conditions: list[Condition],
-    outcome: Outcome,
-    state: ObjectState,
-    now: datetime,
-) -> float | None:
-    """Write the outcome into `.status` (only if it changed); return the delay to wait."""
-    state.failures = state.failures + 1 if outcome.failed else 0
-    delay = outcome.requeue_after
-    if outcome.failed:
-        delay = max(delay or 0.0, backoff(state.failures - 1, cap=ctx.settings.error_backoff_max))
-    patch = status_patch(outcome, conditions, ref.generation, delay, now)
-    if changes(dict(current), patch):
-        await ctx.kube.patch_object_status(plural, ref.namespace, ref.name, patch)
-    return delay

@@ -8,12 +8,12 @@
   A create whose outcome is still open is resolved first (the instance is looked for by name
   and time until the visibility window has passed), so deletion never outruns a create.
 - The annotation `aura-operator.dev/force-finalize: "true"` releases a finalizer that can no
-  longer succeed (credential gone), with an event.
+  longer succeed (credential gone), with an event: the controller does that for every kind;
+  the AuraInstance's part (`force_finalize` in its registration) keeps the Secret.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aura_operator.aura import AuraConflict, AuraNotFound
@@ -23,17 +23,7 @@ from aura_operator.outcome import Recorder
 from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
 from aura_operator.runtime import intents
-
-
-@dataclass(frozen=True)
-class Finalization:
-    """None of `retry_after` means done: the finalizer may go."""
-
-    retry_after: float | None
-    message: str = ""
-
-
-DONE = Finalization(None)
+from aura_operator.runtime.controller import DONE, Finalization
 
 
 async def finalize(
@@ -43,15 +33,6 @@ async def finalize(
     which the caller turns into a retry through classify.py. `now` (default: the clock) is
     what the visibility window is measured against."""
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
-    if obj.force_finalize:
-        events.event(
-            "Warning",
-            "ForceFinalized",
-            "finalizer released by aura-operator.dev/force-finalize without deleting "
-            f"the Aura instance {obj.instance_id or '(none)'}; check the Aura console for it",
-        )
-        await ctx.secrets.release(obj)
-        return DONE
     if policy == "Retain" or obj.observe_only:
         released = await ctx.secrets.release(obj)
         kept = f" and Secret {obj.connection_secret_name}" if released else ""

@@ -24,11 +24,11 @@ from aura_operator.aura import (
     AuraRateLimited,
     CustomerManagedKey,
 )
-from aura_operator.classify import classify
 from aura_operator.context import OperatorContext
 from aura_operator.customer_keys import PLURAL, AuraCustomerManagedKey
-from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
 from aura_operator.runtime import intents
+from aura_operator.runtime.controller import Finalization
 from aura_operator.runtime.model import Intent
 from aura_operator.status import READY, ConditionUpdate, SyncedReason, now_iso
 from aura_operator.validation import SpecProblem
@@ -66,15 +66,12 @@ def _ready(state: str | None) -> ConditionUpdate:
 async def reconcile_key(
     obj: AuraCustomerManagedKey, ctx: OperatorContext, events: Recorder, now: datetime
 ) -> Outcome:
-    """One pass; never raises (errors become outcomes through classify.py)."""
-    try:
-        aura = await ctx.credentials.client_for(obj)
-        p = KeyPass(obj, ctx, aura, events, now)
-        if not obj.aura_id:
-            return await _create_or_recover(p)
-        return await _observe(p)
-    except Exception as exc:  # nothing escapes a pass
-        return from_verdict(classify(exc), events)
+    """One pass (the controller's guard turns an error into an outcome)."""
+    aura = await ctx.credentials.client_for(obj)
+    p = KeyPass(obj, ctx, aura, events, now)
+    if not obj.aura_id:
+        return await _create_or_recover(p)
+    return await _observe(p)
 
 
 async def _observe(p: KeyPass) -> Outcome:
@@ -277,38 +274,30 @@ async def _create(p: KeyPass) -> Outcome:
 # ------------------------------------------------------------------ deletion
 
 
-@dataclass(frozen=True)
-class KeyFinalization:
-    """None of `retry_after` means done: the finalizer may go."""
-
-    retry_after: float | None
-    message: str = ""
-
-
 async def finalize_key(
     obj: AuraCustomerManagedKey, ctx: OperatorContext, events: Recorder
-) -> KeyFinalization:
+) -> Finalization:
     """One attempt; raises on trouble (the caller retries through classify.py)."""
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
     if policy == "Retain" or obj.spec.customer_managed_key_id:
         events.event(
             "Normal", "Retained", f"kept key {obj.aura_id or '(none)'} in Aura (deletionPolicy)"
         )
-        return KeyFinalization(None)
+        return Finalization(None)
     aura = await ctx.credentials.client_for(obj)
     key_id = obj.aura_id
     if key_id is None and obj.status.creation is not None:
         p = KeyPass(obj, ctx, aura, events, datetime.now(UTC))
         matches = await _find(p, obj.status.creation, obj.status.tenant_id)
         if len(matches) > 1:
-            return KeyFinalization(
+            return Finalization(
                 ctx.settings.error_backoff_max,
                 f"several keys may belong to this object ({', '.join(k.id for k in matches)}); "
                 'delete them in Aura and set aura-operator.dev/force-finalize: "true"',
             )
         key_id = matches[0].id if matches else None
     if key_id is None:
-        return KeyFinalization(None)
+        return Finalization(None)
     try:
         await aura.delete_customer_managed_key(key_id)
     except AuraNotFound:
@@ -321,6 +310,6 @@ async def finalize_key(
             f"({KEY_ACTIVE}); delete the instances it encrypts first, the key is deleted then"
         )
         events.event("Warning", "KeyInUse", message)
-        return KeyFinalization(ctx.settings.error_backoff_max, message)
+        return Finalization(ctx.settings.error_backoff_max, message)
     events.event("Normal", "Deleted", f"deleted key {key_id} in Aura")
-    return KeyFinalization(None)
+    return Finalization(None)

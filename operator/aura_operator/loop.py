@@ -1,6 +1,6 @@
 """The kind-independent part of "one loop per object": what every kind's daemon does alike.
 
-A kind's daemon (handlers.py for AuraInstance) hands `run_loop` two functions: `read` (the
+The controller's daemon (runtime/controller.py) hands `run_loop` two functions: `read` (the
 object as it is now, None once gone) and `step` (one pass on that fresh body, returning the
 delay before the next and whether the next pass is a background re-examination). The loop:
 
@@ -22,7 +22,6 @@ from typing import Any
 
 import kopf
 
-from aura_operator.context import OperatorContext
 from aura_operator.kube import KubeError
 from aura_operator.leader import Leadership
 from aura_operator.objects import ObjectState
@@ -47,53 +46,6 @@ class KopfRecorder:
 
     def event(self, type_: str, reason: str, message: str) -> None:
         kopf.event(self._body, type=type_, reason=reason, message=message)
-
-
-#: One pass of a kind on the object as read now: (delay before the next pass, whether the next
-#: one is a background re-examination). It may raise only when writing the status failed.
-Pass = Callable[[dict[str, Any], KopfRecorder, bool], Awaitable[tuple[float | None, bool]]]
-
-
-async def run_daemon(
-    body: kopf.Body,
-    memo: kopf.Memo,
-    stopped: kopf.DaemonStopped,
-    logger: Logger,
-    *,
-    plural: str,
-    one_pass: Pass,
-    background: bool = True,
-) -> None:
-    """What every kind's kopf daemon does: `run_loop` over the object read fresh from the API
-    server (cluster-scoped kinds have no namespace), `one_pass` under the object's lock, and a
-    failed status write retried with the object's backoff instead of ending the loop."""
-    ctx: OperatorContext = memo["context"]
-    namespace, name = body.metadata.namespace or "", body.metadata.name or ""
-    uid = body.metadata.uid or ""
-    state = ctx.objects.get(uid)
-    recorder = KopfRecorder(body)
-
-    async def read() -> dict[str, Any] | None:
-        return await ctx.kube.get_object(plural, namespace, name)
-
-    async def step(fresh: dict[str, Any], bg: bool) -> tuple[float | None, bool]:
-        try:
-            return await one_pass(fresh, recorder, bg)
-        except Exception as exc:  # the status write failed (API server down, conflict)
-            state.failures += 1
-            logger.warning("cannot write the status (%s); trying again", exc)
-            return backoff(state.failures - 1, cap=ctx.settings.error_backoff_max), False
-
-    await run_loop(
-        uid=uid,
-        read=read,
-        step=step,
-        state=state,
-        leadership=ctx.leadership,
-        stopped=stopped,
-        logger=logger,
-        background=background,
-    )
 
 
 async def run_loop(

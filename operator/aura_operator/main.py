@@ -1,5 +1,21 @@
-"""The module kopf loads (`kopf run -m aura_operator.main`): it imports every handler module."""
+"""The module kopf loads (`kopf run -m aura_operator.main`): the kinds, registered explicitly.
 
-from aura_operator import backup_handlers, handlers, lifecycle, platform_handlers
+Each kind is one `Kind` (kinds/<kind>/registration.py); `register` builds its kopf handlers
+(runtime/controller.py). `lifecycle` holds the start-up and clean-up handlers.
+"""
 
-__all__ = ["backup_handlers", "handlers", "lifecycle", "platform_handlers"]
+from aura_operator import lifecycle
+from aura_operator.kinds.credential.registration import CREDENTIAL
+from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
+from aura_operator.kinds.instance.registration import INSTANCE
+from aura_operator.kinds.restore.registration import RESTORE
+from aura_operator.kinds.snapshot.registration import SNAPSHOT
+from aura_operator.runtime.controller import register
+
+#: Every kind this operator runs.
+KINDS = (INSTANCE, SNAPSHOT, RESTORE, CUSTOMER_KEY, CREDENTIAL)
+
+for _kind in KINDS:
+    register(_kind)
+
+__all__ = ["KINDS", "lifecycle"]

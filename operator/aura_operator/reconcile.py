@@ -17,16 +17,13 @@ from pydantic.alias_generators import to_camel
 
 from aura_operator.aura import (
     AuraConflict,
-    AuraError,
     AuraNotFound,
     Instance,
     Priority,
 )
-from aura_operator.classify import classify
 from aura_operator.context import OperatorContext
 from aura_operator.creation import create_or_recover, invalid_spec
-from aura_operator.kube import KubeError
-from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false, synced_ok
+from aura_operator.outcome import Outcome, Recorder, synced_false, synced_ok
 from aura_operator.passes import Pass
 from aura_operator.resource import AuraInstance
 from aura_operator.secrets import ConnectionInfo
@@ -59,17 +56,8 @@ async def reconcile(
     *,
     background: bool = False,
 ) -> Outcome:
-    """Run one pass and return what to write and when to come back. Never raises: every
-    error becomes an outcome through the one classifier (classify.py)."""
-    if obj.skip:
-        return Outcome(
-            conditions=[
-                synced_false(
-                    SyncedReason.PAUSED,
-                    "reconciliation is paused by the annotation aura-operator.dev/reconcile: skip",
-                )
-            ]
-        )
+    """Run one pass and return what to write and when to come back (the controller skips
+    objects annotated `reconcile: skip` and turns an error into an outcome)."""
     problem = check_required(obj.spec) or check_tier_rules(obj.spec)
     if problem is None and obj.observe_only and not obj.instance_id:
         problem = SpecProblem(
@@ -78,18 +66,12 @@ async def reconcile(
         )
     if problem is not None:
         return invalid_spec(problem, events)
-    try:
-        aura = await ctx.credentials.client_for(obj)
-        ctx.objects.get(obj.ref.uid).credential = aura.client_id
-        p = Pass(obj, ctx, aura, events, now, background)
-        if not obj.instance_id:
-            return await create_or_recover(p)
-        return await observe(p)
-    except Exception as exc:  # nothing escapes a pass (classify.py)
-        verdict = classify(exc)
-        if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
-            logger.exception("%s/%s: unexpected error in a pass", obj.ref.namespace, obj.ref.name)
-        return from_verdict(verdict, events)
+    aura = await ctx.credentials.client_for(obj)
+    ctx.objects.get(obj.ref.uid).credential = aura.client_id
+    p = Pass(obj, ctx, aura, events, now, background)
+    if not obj.instance_id:
+        return await create_or_recover(p)
+    return await observe(p)
 
 
 def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:

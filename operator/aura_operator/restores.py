@@ -43,7 +43,6 @@ from aura_operator.backup_resource import (
     AuraRestore,
 )
 from aura_operator.classify import classify
-from aura_operator.kube import KubeError
 from aura_operator.outcome import Outcome, from_verdict, synced_ok
 from aura_operator.resource import AuraInstance
 from aura_operator.restore_plan import (
@@ -62,17 +61,6 @@ from aura_operator.status import SyncedReason, now_iso
 logger = logging.getLogger(__name__)
 
 
-async def reconcile_restore(r: AuraRestore, bp: BackupPass) -> Outcome:
-    """One pass; never raises (every error goes through classify.py)."""
-    try:
-        return await _pass(r, bp)
-    except Exception as exc:
-        verdict = classify(exc)
-        if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
-            logger.exception("%s/%s: unexpected error", r.ref.namespace, r.ref.name)
-        return from_verdict(verdict, bp.events)
-
-
 def track(bp: BackupPass, r: AuraRestore, target: AuraInstance | None, phase: str | None) -> None:
     """Tell the target's loop whether this restore acts on it (and wake it on a change)."""
     ns, name = r.ref.namespace, r.spec.instance_ref.name
@@ -85,7 +73,7 @@ def track(bp: BackupPass, r: AuraRestore, target: AuraInstance | None, phase: st
         bp.ctx.objects.wake(target.ref.uid)
 
 
-async def _pass(r: AuraRestore, bp: BackupPass) -> Outcome:
+async def reconcile_restore(r: AuraRestore, bp: BackupPass) -> Outcome:
     st, ctx = r.status, bp.ctx
     if st.phase in FINAL_PHASES:
         return Outcome(spec_applied=True)  # never runs again

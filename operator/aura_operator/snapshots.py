@@ -35,9 +35,7 @@ from aura_operator.backup_common import (
     target_instance,
 )
 from aura_operator.backup_resource import SNAPSHOT_PLURAL, AuraSnapshot
-from aura_operator.classify import classify
-from aura_operator.kube import KubeError
-from aura_operator.outcome import Outcome, from_verdict, synced_false, synced_ok
+from aura_operator.outcome import Outcome, synced_false, synced_ok
 from aura_operator.runtime import intents
 from aura_operator.status import SyncedReason, now_iso
 
@@ -95,17 +93,6 @@ def _invalid(bp: BackupPass, message: str, requeue: float | None = None) -> Outc
 
 
 async def reconcile_snapshot(snap: AuraSnapshot, bp: BackupPass) -> Outcome:
-    """One pass; never raises (every error goes through classify.py)."""
-    try:
-        return await _pass(snap, bp)
-    except Exception as exc:
-        verdict = classify(exc)
-        if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
-            logger.exception("%s/%s: unexpected error", snap.ref.namespace, snap.ref.name)
-        return from_verdict(verdict, bp.events)
-
-
-async def _pass(snap: AuraSnapshot, bp: BackupPass) -> Outcome:
     st = snap.status
     if st.snapshot_id and st.state in FINAL_STATES:
         return Outcome(

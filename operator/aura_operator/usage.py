@@ -26,6 +26,8 @@ class User:
     kind: str
     namespace: str
     name: str
+    plural: str = field(default="", compare=False)
+    """Where the object is read again (the credential's finalizer does, before it decides)."""
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"

@@ -1,9 +1,10 @@
 """The operator's decision layer in one process: fake Kubernetes, real simulator, fake clock.
 
-A `Harness` holds what `handlers.py` would hold in production — an `OperatorContext` whose Kube
+A `Harness` holds what the kopf handlers hold in production — an `OperatorContext` whose Kube
 is the in-memory `FakeKube` and whose Settings point at an in-process Aura simulator on
-127.0.0.1 — and runs passes and finalizer attempts exactly as the kopf handlers do, one at a time,
-under the object's lock. Tests then assert on what a user would see (status, conditions, events,
+127.0.0.1 — and runs passes and finalizer attempts through the same controller functions the
+kopf handlers call (runtime/controller.py: `run_pass`, `finalize_once`), one at a time, under
+the object's lock. Tests then assert on what a user would see (status, conditions, events,
 Secrets) and on the simulator's request log (what was sent to Aura).
 
 Time: reconcile decisions take `now` from the harness's `FakeClock` (tests/clock.py), which
@@ -26,28 +27,22 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from aura_operator.apply import apply_outcome
-from aura_operator.backup_common import BackupPass
-from aura_operator.backup_common import apply as apply_backup
 from aura_operator.backup_resource import (
     RESTORE_KIND,
     RESTORE_PLURAL,
     SNAPSHOT_KIND,
     SNAPSHOT_PLURAL,
-    AuraRestore,
-    AuraSnapshot,
 )
-from aura_operator.classify import Verdict, classify
+from aura_operator.classify import Verdict
 from aura_operator.context import OperatorContext
 from aura_operator.credentials import make_client
-from aura_operator.deletion import Finalization, finalize
-from aura_operator.outcome import ListRecorder, Outcome, backoff
-from aura_operator.reconcile import reconcile
-from aura_operator.resource import AuraInstance
-from aura_operator.restores import reconcile_restore
+from aura_operator.kinds.instance.registration import INSTANCE
+from aura_operator.kinds.restore.registration import RESTORE
+from aura_operator.kinds.snapshot.registration import SNAPSHOT
+from aura_operator.outcome import ListRecorder, Outcome
+from aura_operator.runtime.controller import Finalization, Kind, finalize_once, run_pass
 from aura_operator.secrets import backup_name, decode
 from aura_operator.settings import Settings
-from aura_operator.snapshots import reconcile_snapshot
 from aura_simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -280,84 +275,62 @@ class Harness:
         body: dict[str, Any] | None = None,
         background: bool = False,
     ) -> PassResult:
-        """One pass as handlers.instance_loop runs it: read the object (or take `body`, a read
-        made earlier), reconcile under the object's lock, write the outcome."""
+        """One pass of an AuraInstance as its kopf daemon runs it: read the object (or take
+        `body`, a read made earlier), then the controller's pass under the object's lock."""
+        return await self.pass_of(INSTANCE, name, replica=replica, body=body, background=background)
+
+    async def snapshot_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
+        """One pass of an AuraSnapshot as its kopf daemon runs it."""
+        return await self.pass_of(SNAPSHOT, name, replica=replica)
+
+    async def restore_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
+        """One pass of an AuraRestore as its kopf daemon runs it."""
+        return await self.pass_of(RESTORE, name, replica=replica)
+
+    async def pass_of(
+        self,
+        kind: Kind[Any],
+        name: str,
+        *,
+        namespace: str = NS,
+        replica: Replica | None = None,
+        body: dict[str, Any] | None = None,
+        background: bool = False,
+    ) -> PassResult:
+        """One pass of any kind, through the production controller (runtime/controller.py)."""
         replica = replica or self.main
         ctx = replica.ctx
         if body is None:
-            body = await self.kube.get_instance(NS, name)
-            assert body is not None, f"{name} does not exist"
-        obj = AuraInstance.from_body(body)
-        state = ctx.objects.get(obj.ref.uid)
+            body = await self.kube.get_object(kind.plural, namespace, name)
+            assert body is not None, f"{kind.plural}/{name} does not exist"
+        state = ctx.objects.get(body["metadata"]["uid"])
         before = len(replica.events.events)
-        error: Exception | None = None
         async with state.lock:
-            now = self.clock.now()
-            outcome = await reconcile(obj, ctx, replica.events, now, background=background)
-            try:
-                # A stale pass writes nothing (handlers.instance_loop).
-                delay = 0.0 if outcome.stale else await apply_outcome(ctx, obj, outcome, state, now)
-            except Exception as exc:  # as the loop does: log, back off, read again
-                state.failures += 1
-                delay = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
-                error = exc
-        return PassResult(outcome, delay, self.obj(name), replica.events.events[before:], error)
-
-    async def snapshot_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
-        """One pass of an AuraSnapshot as backup_handlers.snapshot_loop runs it."""
-        return await self._backup_pass(SNAPSHOT_PLURAL, name, replica or self.main)
-
-    async def restore_pass(self, name: str, *, replica: Replica | None = None) -> PassResult:
-        """One pass of an AuraRestore as backup_handlers.restore_loop runs it."""
-        return await self._backup_pass(RESTORE_PLURAL, name, replica or self.main)
-
-    async def _backup_pass(self, plural: str, name: str, replica: Replica) -> PassResult:
-        ctx = replica.ctx
-        body = await self.kube.get_object(plural, NS, name)
-        assert body is not None, f"{plural}/{name} does not exist"
-        before = len(replica.events.events)
-        uid = body["metadata"]["uid"]
-        state = ctx.objects.get(uid)
-        error: Exception | None = None
-        async with state.lock:
-            now = self.clock.now()
-            bp = BackupPass(ctx, replica.events, now)
-            outcome: Outcome
-            if plural == SNAPSHOT_PLURAL:
-                snap = AuraSnapshot.from_body(body)
-                ref, conditions = snap.ref, snap.status.conditions
-                outcome = await reconcile_snapshot(snap, bp)
-            else:
-                restore = AuraRestore.from_body(body)
-                ref, conditions = restore.ref, restore.status.conditions
-                outcome = await reconcile_restore(restore, bp)
-            current = body.get("status") or {}
-            try:
-                delay = await apply_backup(
-                    ctx, plural, ref, current, conditions, outcome, state, now
-                )
-            except Exception as exc:  # as backup_handlers._run does: log, back off
-                state.failures += 1
-                delay = backoff(state.failures - 1, cap=ctx.settings.error_backoff_max)
-                error = exc
-        obj = self.kube.object(plural, NS, name)
-        return PassResult(outcome, delay, obj, replica.events.events[before:], error)
+            step = await run_pass(
+                kind, ctx, body, replica.events, now=self.clock.now(), background=background
+            )
+        obj = self.kube.object(kind.plural, namespace, name)
+        events = replica.events.events[before:]
+        return PassResult(step.outcome, step.delay, obj, events, step.write_error)
 
     async def finalize(self, name: str, *, replica: Replica | None = None) -> FinalizeResult:
-        """One finalizer attempt as handlers.finalize_instance makes it (under the lock)."""
+        """One finalizer attempt of an AuraInstance as its kopf handler makes it."""
+        return await self.finalize_of(INSTANCE, name, replica=replica)
+
+    async def finalize_of(
+        self,
+        kind: Kind[Any],
+        name: str,
+        *,
+        namespace: str = NS,
+        replica: Replica | None = None,
+    ) -> FinalizeResult:
+        """One finalizer attempt of any kind, through the production controller."""
         replica = replica or self.main
-        ctx = replica.ctx
         before = len(replica.events.events)
-        body = self.obj(name)
-        state = ctx.objects.get(body["metadata"]["uid"])
-        async with state.lock:
-            try:
-                fresh = await self.kube.get_instance(NS, name) or body
-                obj = AuraInstance.from_body(fresh)
-                result = await finalize(obj, ctx, replica.events, self.clock.now())
-            except Exception as exc:
-                return FinalizeResult(None, classify(exc), replica.events.events[before:])
-        return FinalizeResult(result, None, replica.events.events[before:])
+        body = self.kube.object(kind.plural, namespace, name)
+        step = await finalize_once(kind, replica.ctx, body, replica.events, now=self.clock.now())
+        return FinalizeResult(step.result, step.verdict, replica.events.events[before:])
 
     async def settle(self, name: str, *, passes: int = 20) -> PassResult:
         """Run passes until the instance is Ready and Synced (waiting for the simulator's clock

@@ -7,9 +7,8 @@ from typing import Any
 
 from aura_operator.customer_keys import KIND as KEY_KIND
 from aura_operator.customer_keys import PLURAL as KEYS
-from aura_operator.customer_keys import AuraCustomerManagedKey
-from aura_operator.key_reconcile import finalize_key, reconcile_key
-from aura_operator.platform_handlers import apply_key_outcome, credential_status
+from aura_operator.kinds.credential.registration import credential_status
+from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
 from aura_operator.usage import User
 from aura_simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.inprocess.harness import NS, Harness, add_credential, condition
@@ -70,11 +69,7 @@ async def test_the_credential_status_shows_its_budget_and_users(h: Harness) -> N
 
 
 async def _key_pass(h: Harness, name: str = "orders-key") -> dict[str, Any]:
-    body = h.kube.object(KEYS, NS, name)
-    obj = AuraCustomerManagedKey.from_body(body)
-    outcome = await reconcile_key(obj, h.ctx, h.main.events, h.clock.now())
-    await apply_key_outcome(h.ctx, obj, outcome, 0)
-    return h.kube.object(KEYS, NS, name)
+    return (await h.pass_of(CUSTOMER_KEY, name)).obj
 
 
 async def test_a_key_is_created_once_and_an_instance_waits_for_it(h: Harness) -> None:
@@ -103,8 +98,8 @@ async def test_a_key_is_created_once_and_an_instance_waits_for_it(h: Harness) ->
     assert h.sim.instance(instance_id).customer_managed_key_id == key_id
 
     # Deleting the key while it encrypts the instance: held, with the reason.
-    obj = AuraCustomerManagedKey.from_body(h.kube.object(KEYS, NS, "orders-key"))
-    held = await finalize_key(obj, h.ctx, h.main.events)
+    held = (await h.finalize_of(CUSTOMER_KEY, "orders-key")).result
+    assert held is not None
     assert held.retry_after is not None and "encryption-key-is-active" in held.message
     assert "KeyInUse" in [reason for _, reason, _ in h.events]
 

@@ -1,0 +1,1 @@
+"""AuraCredential: a client id and secret the other kinds name, its budget and its users."""

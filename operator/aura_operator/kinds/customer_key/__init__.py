@@ -1,0 +1,1 @@
+"""AuraCustomerManagedKey: a customer-managed encryption key in Aura, created once."""

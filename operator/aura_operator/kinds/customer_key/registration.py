@@ -1,0 +1,33 @@
+"""AuraCustomerManagedKey as the controller runs it: create once, wait for `ready`, and a
+finalizer that deletes the key in Aura under `deletionPolicy: Delete`."""
+
+from __future__ import annotations
+
+from aura_operator.customer_keys import KIND, PLURAL, AuraCustomerManagedKey
+from aura_operator.key_reconcile import finalize_key, reconcile_key
+from aura_operator.outcome import Outcome
+from aura_operator.runtime.controller import Finalization, Kind, Pass
+
+
+async def decide(p: Pass[AuraCustomerManagedKey]) -> Outcome:
+    return await reconcile_key(p.obj, p.ctx, p.events, p.now)
+
+
+async def finalize(p: Pass[AuraCustomerManagedKey]) -> Finalization:
+    return await finalize_key(p.obj, p.ctx, p.events)
+
+
+async def force_finalize(p: Pass[AuraCustomerManagedKey]) -> str:
+    return f"key {p.obj.aura_id or '(none)'}"
+
+
+CUSTOMER_KEY: Kind[AuraCustomerManagedKey] = Kind(
+    name=KIND,
+    plural=PLURAL,
+    short="key",
+    parse=AuraCustomerManagedKey.from_body,
+    decide=decide,
+    finalize=finalize,
+    force_finalize=force_finalize,
+    uses_credential=True,
+)

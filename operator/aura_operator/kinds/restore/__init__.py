@@ -1,0 +1,1 @@
+"""AuraRestore: restore an instance in place or overwrite it from another, once."""

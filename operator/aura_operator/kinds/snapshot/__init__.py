@@ -1,0 +1,1 @@
+"""AuraSnapshot: one on-demand snapshot of an instance, taken exactly once."""

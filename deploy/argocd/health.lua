@@ -8,7 +8,7 @@
 --   the instance is paused                                     -> Suspended
 --   Ready=True                                                 -> Healthy
 --   otherwise                                                  -> Progressing, with the message
--- Terminal Synced reasons are aura_operator.status.TERMINAL_SYNCED_REASONS.
+-- Terminal Synced reasons are aura_operator.runtime.conditions.TERMINAL_SYNCED_REASONS.
 local TERMINAL = { InvalidSpec = true, CredentialsInvalid = true, CreateAmbiguous = true }
 
 local hs = {}

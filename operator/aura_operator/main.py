@@ -4,12 +4,12 @@ Each kind is one `Kind` (kinds/<kind>/registration.py); `register` builds its ko
 (runtime/controller.py). `lifecycle` holds the start-up and clean-up handlers.
 """
 
-from aura_operator import lifecycle
 from aura_operator.kinds.credential.registration import CREDENTIAL
 from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
 from aura_operator.kinds.instance.registration import INSTANCE
 from aura_operator.kinds.restore.registration import RESTORE
 from aura_operator.kinds.snapshot.registration import SNAPSHOT
+from aura_operator.runtime import lifecycle
 from aura_operator.runtime.controller import register
 
 #: Every kind this operator runs.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from aura_operator.doctor import check
-from aura_operator.settings import Settings
+from aura_operator.cli.doctor import check
+from aura_operator.runtime.settings import Settings
 from aura_simulator import Simulator
 
 

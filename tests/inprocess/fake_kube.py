@@ -1,4 +1,4 @@
-"""An in-memory Kubernetes API server with the calls of `aura_operator.kube.KubeApi`, and no more.
+"""An in-memory Kubernetes API server with the calls of `kube.api.KubeApi`, and no more.
 
 The decisions of the operator hinge on a few API server behaviours, so this fake keeps exactly
 those: every write bumps one cluster-wide `resourceVersion`; a replace or status patch that names
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aura_operator.kube import KubeConflict, KubeError
-from aura_operator.resource import GROUP, KIND, PLURAL, VERSION
+from aura_operator.kinds.instance.model import KIND, PLURAL
+from aura_operator.kube.api import KubeConflict, KubeError
+from aura_operator.runtime.model import GROUP, VERSION
 
 Key = tuple[str, str, str]  # (kind or, for this operator's kinds, plural; namespace; name)
 
@@ -57,7 +58,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 class FakeKube:
-    """Implements `aura_operator.kube.KubeApi` in memory (plus helpers tests use as `kubectl`)."""
+    """Implements `kube.api.KubeApi` in memory (plus helpers tests use as `kubectl`)."""
 
     def __init__(self) -> None:
         self._objects: dict[Key, dict[str, Any]] = {}
@@ -227,22 +228,6 @@ class FakeKube:
     ) -> dict[str, Any]:
         self._enter("patch_status")  # one status write, whichever kind: one fault name
         return self._patch_status(plural, namespace, name, status, resource_version)
-
-    async def get_instance(self, namespace: str, name: str) -> dict[str, Any] | None:
-        self._enter("get_instance")
-        obj = self._objects.get((PLURAL, namespace, name))
-        return copy.deepcopy(obj) if obj is not None else None
-
-    async def patch_status(
-        self,
-        namespace: str,
-        name: str,
-        status: Mapping[str, Any],
-        *,
-        resource_version: str | None = None,
-    ) -> dict[str, Any]:
-        self._enter("patch_status")
-        return self._patch_status(PLURAL, namespace, name, status, resource_version)
 
     async def get_lease(self, namespace: str, name: str) -> dict[str, Any] | None:
         self._enter("get_lease")

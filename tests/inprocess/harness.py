@@ -27,22 +27,19 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from aura_operator.backup_resource import (
-    RESTORE_KIND,
-    RESTORE_PLURAL,
-    SNAPSHOT_KIND,
-    SNAPSHOT_PLURAL,
-)
-from aura_operator.classify import Verdict
-from aura_operator.context import OperatorContext
-from aura_operator.credentials import make_client
+from aura_operator.kinds.instance.connection_secret import backup_name
 from aura_operator.kinds.instance.registration import INSTANCE
+from aura_operator.kinds.restore.model import RESTORE_KIND, RESTORE_PLURAL
 from aura_operator.kinds.restore.registration import RESTORE
+from aura_operator.kinds.snapshot.model import SNAPSHOT_KIND, SNAPSHOT_PLURAL
 from aura_operator.kinds.snapshot.registration import SNAPSHOT
-from aura_operator.outcome import ListRecorder, Outcome
+from aura_operator.runtime.classify import Verdict
+from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization, Kind, finalize_once, run_pass
-from aura_operator.secrets import backup_name, decode
-from aura_operator.settings import Settings
+from aura_operator.runtime.credentials import make_client
+from aura_operator.runtime.model import decode
+from aura_operator.runtime.outcome import ListRecorder, Outcome
+from aura_operator.runtime.settings import Settings
 from aura_simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

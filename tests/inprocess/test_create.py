@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from aura_operator.aura import AuraOutcomeUnknown
-from aura_operator.resource import AuraInstance
+from aura_operator.kinds.instance.model import AuraInstance
 from aura_simulator import DEMO_TENANT_ID
 from tests.inprocess.harness import NS, Harness
 

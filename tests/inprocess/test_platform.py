@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aura_operator.customer_keys import KIND as KEY_KIND
-from aura_operator.customer_keys import PLURAL as KEYS
 from aura_operator.kinds.credential.registration import credential_status
+from aura_operator.kinds.customer_key.model import KIND as KEY_KIND
+from aura_operator.kinds.customer_key.model import PLURAL as KEYS
 from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
-from aura_operator.usage import User
+from aura_operator.runtime.credential_usage import User
 from aura_simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from tests.inprocess.harness import NS, Harness, add_credential, condition
 

@@ -6,7 +6,7 @@ events, and the simulator's request log: what was really sent to Aura.
 
 from __future__ import annotations
 
-from aura_operator.resource import AuraInstance
+from aura_operator.kinds.instance.model import AuraInstance
 from aura_simulator import DEMO_CLIENT_ID
 from tests.inprocess.harness import NS, Harness, add_credential
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from lupa import lua51
 
-from aura_operator.status import TERMINAL_SYNCED_REASONS, ReadyReason, SyncedReason
+from aura_operator.runtime.conditions import TERMINAL_SYNCED_REASONS, ReadyReason, SyncedReason
 
 ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
 SCRIPT = (ARGOCD / "health.lua").read_text(encoding="utf-8")

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from lupa import lua51
 
-from aura_operator.restore_plan import RESTORE_FAILED, RestoreReason
-from aura_operator.snapshots import SnapshotReason
-from aura_operator.status import TERMINAL_SYNCED_REASONS, SyncedReason
+from aura_operator.kinds.restore.plan import RESTORE_FAILED, RestoreReason
+from aura_operator.kinds.snapshot.reconcile import SnapshotReason
+from aura_operator.runtime.conditions import TERMINAL_SYNCED_REASONS, SyncedReason
 
 ARGOCD = Path(__file__).resolve().parents[2] / "deploy" / "argocd"
 SNAPSHOT = (ARGOCD / "health-snapshot.lua").read_text(encoding="utf-8")

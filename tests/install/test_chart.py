@@ -17,7 +17,7 @@ import yaml
 from kubernetes_validate.utils import latest_version
 
 from aura_operator.cli import build_parser
-from aura_operator.settings import Settings
+from aura_operator.runtime.settings import Settings
 from tests.chart import (
     CHART,
     RBAC_KINDS,

@@ -29,10 +29,10 @@ from aura_operator.aura import (
     AuraUnexpectedResponse,
     AuraUnsupportedForTier,
 )
-from aura_operator.classify import DEFAULT_THROTTLE, classify
-from aura_operator.credentials import CredentialsProblem
-from aura_operator.kube import KubeConflict, KubeError
-from aura_operator.status import TERMINAL_SYNCED_REASONS, SyncedReason
+from aura_operator.kube.api import KubeConflict, KubeError
+from aura_operator.runtime.classify import DEFAULT_THROTTLE, classify
+from aura_operator.runtime.conditions import TERMINAL_SYNCED_REASONS, SyncedReason
+from aura_operator.runtime.credentials import CredentialsProblem
 
 
 class _Model(BaseModel):

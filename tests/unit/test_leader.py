@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from aura_operator.leader import Leadership, LeaseElector, LeaseTiming
+from aura_operator.runtime.leader import Leadership, LeaseElector, LeaseTiming
 from tests.inprocess.fake_kube import FakeKube
 
 TIMING = LeaseTiming(lease_duration=10.0, renew_deadline=7.0, retry_period=1.5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 
 from aura_operator.aura.ratelimit import Priority
-from aura_operator.metrics import Metrics
+from aura_operator.runtime.metrics import Metrics
 
 
 def scrape(metrics: Metrics) -> str:

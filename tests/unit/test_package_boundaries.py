@@ -70,7 +70,7 @@ def test_the_import_check_sees_lazy_and_relative_imports(tmp_path: Path) -> None
 def test_importing_the_operator_and_its_command_line_loads_no_simulator_module() -> None:
     """At run time too: the `run` path (cli, settings, client) never pulls the simulator in."""
     code = (
-        "import sys, aura_operator.cli, aura_operator.run, aura_operator.aura\n"
+        "import sys, aura_operator.cli, aura_operator.cli.run, aura_operator.aura\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aura_simulator'))"
     )
     out = subprocess.run(

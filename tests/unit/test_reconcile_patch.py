@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aura_operator.aura.models import Instance
-from aura_operator.reconcile import _patch_fields
-from aura_operator.resource import AuraInstance
+from aura_operator.kinds.instance.model import AuraInstance
+from aura_operator.kinds.instance.reconcile import _patch_fields
 
 
 def _obj(**spec: Any) -> AuraInstance:

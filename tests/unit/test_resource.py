@@ -10,12 +10,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from aura_operator.resource import (
-    AuraInstance,
-    AuraInstanceSpec,
-    AuraInstanceStatus,
-    default_aura_name,
-)
+from aura_operator.kinds.instance.model import AuraInstance, AuraInstanceSpec, AuraInstanceStatus
+from aura_operator.runtime.model import default_aura_name
 
 CRD = Path(__file__).resolve().parents[2] / "crds" / "aurainstances.aura-operator.dev.yaml"
 

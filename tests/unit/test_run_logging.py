@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from aura_operator.cli import build_parser
-from aura_operator.run import configure_logging
+from aura_operator.cli.run import configure_logging
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from aura_operator.schedule import DriftScheduler, TransitionTimes, sweep_interval
+from aura_operator.runtime.schedule import DriftScheduler, TransitionTimes, sweep_interval
 
 
 def test_few_instances_keep_the_base_interval_with_jitter() -> None:

@@ -6,8 +6,8 @@ import kopf
 import pytest
 
 from aura_operator.cli import build_parser
-from aura_operator.lifecycle import configure
-from aura_operator.settings import Settings
+from aura_operator.runtime.lifecycle import configure
+from aura_operator.runtime.settings import Settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aura_operator.aura import Snapshot
-from aura_operator.backup_common import adhoc_since, search_dates
+from aura_operator.kinds.snapshot.lookup import adhoc_since, search_dates
 
 
 def at(text: str) -> datetime:

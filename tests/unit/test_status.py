@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_operator.resource import Condition
-from aura_operator.status import (
+from aura_operator.runtime.conditions import (
     ALL_REASONS,
     READY,
     SYNCED,
@@ -16,6 +15,7 @@ from aura_operator.status import (
     merge_conditions,
     ready_for_state,
 )
+from aura_operator.runtime.model import Condition
 
 T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 26, 10, 5, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aura_operator.aura.models import Instance, InstanceConfiguration
-from aura_operator.resource import AuraInstanceSpec
-from aura_operator.validation import (
+from aura_operator.kinds.instance.model import AuraInstanceSpec
+from aura_operator.kinds.instance.validation import (
     check_configuration,
     check_fixed_fields,
     check_required,

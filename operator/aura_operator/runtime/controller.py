@@ -34,12 +34,18 @@ from typing import Any, Generic, TypeVar
 import kopf
 
 from aura_operator.aura import AuraError
-from aura_operator.classify import Verdict, classify
-from aura_operator.context import OperatorContext
-from aura_operator.kube import KubeError
-from aura_operator.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
-from aura_operator.objects import ObjectState
-from aura_operator.outcome import Outcome, Recorder, backoff, from_verdict, synced_false
+from aura_operator.kube.api import KubeError
+from aura_operator.runtime.classify import Verdict, classify
+from aura_operator.runtime.conditions import (
+    READY,
+    ConditionUpdate,
+    ReadyReason,
+    SyncedReason,
+    merge_conditions,
+)
+from aura_operator.runtime.context import OperatorContext
+from aura_operator.runtime.credential_usage import User
+from aura_operator.runtime.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
 from aura_operator.runtime.model import (
     ANNOTATION_FORCE_FINALIZE,
     ANNOTATION_RECONCILE,
@@ -50,9 +56,9 @@ from aura_operator.runtime.model import (
     object_ref,
     skipped,
 )
+from aura_operator.runtime.object_state import ObjectState
+from aura_operator.runtime.outcome import Outcome, Recorder, backoff, from_verdict, synced_false
 from aura_operator.runtime.status_write import changes, status_patch
-from aura_operator.status import READY, ConditionUpdate, ReadyReason, SyncedReason, merge_conditions
-from aura_operator.usage import User
 
 M = TypeVar("M")
 Logger = logging.Logger | logging.LoggerAdapter[Any]

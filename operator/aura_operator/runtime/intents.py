@@ -26,15 +26,15 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aura_operator.aura import AuraError
-from aura_operator.classify import classify
-from aura_operator.kube import KubeConflict
-from aura_operator.outcome import Outcome, Recorder, from_verdict, synced_false
+from aura_operator.kube.api import KubeConflict
+from aura_operator.runtime.classify import classify
+from aura_operator.runtime.conditions import ConditionUpdate, SyncedReason, now_iso
 from aura_operator.runtime.model import Intent, ObjectRef
-from aura_operator.settings import Settings
-from aura_operator.status import ConditionUpdate, SyncedReason, now_iso
+from aura_operator.runtime.outcome import Outcome, Recorder, from_verdict, synced_false
+from aura_operator.runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from aura_operator.context import OperatorContext
+    from aura_operator.runtime.context import OperatorContext
 
 #: Clock difference tolerated between this process and Aura when matching creation times.
 CLOCK_SKEW = timedelta(minutes=2)

@@ -7,7 +7,11 @@ Pure pydantic, imported by every kind's model: it imports nothing of the operato
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,6 +22,11 @@ GROUP = "aura-operator.dev"
 VERSION = "v1alpha1"
 
 ANNOTATION_RECONCILE = f"{GROUP}/reconcile"
+#: The label on every Secret this operator writes (connection Secrets, password backups).
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OPERATOR = "aura-operator"
+
+DeletionPolicy = Literal["Delete", "Retain"]
 ANNOTATION_FORCE_FINALIZE = f"{GROUP}/force-finalize"
 
 
@@ -102,3 +111,42 @@ def skipped(body: Mapping[str, Any]) -> bool:
 def force_finalized(body: Mapping[str, Any]) -> bool:
     """`aura-operator.dev/force-finalize: "true"`: release the finalizer without acting."""
     return annotation(body, ANNOTATION_FORCE_FINALIZE) == "true"
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """Bad input, found before anything is sent: the field and a message naming the allowed
+    values (the outcome is Synced=False InvalidSpec)."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def default_aura_name(namespace: str, name: str) -> str:
+    """`<namespace>-<name>`, at most 30 characters (Aura's limit), stable and readable.
+
+    Long pairs are shortened with a hash suffix so that two objects never share a name by
+    truncation alone.
+    """
+    full = _UNSAFE.sub("-", f"{namespace}-{name}").strip("-") or "aura"
+    if len(full) <= 30:
+        return full
+    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:6]
+    return f"{full[:23].rstrip('-')}-{digest}"
+
+
+def decode(secret: Mapping[str, Any], key: str) -> str | None:
+    """A value of a Secret's `data` (base64), or None."""
+    raw = (secret.get("data") or {}).get(key)
+    if raw is None:
+        return None
+    try:
+        return base64.b64decode(raw).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None

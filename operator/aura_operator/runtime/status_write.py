@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from aura_operator.outcome import Outcome
+from aura_operator.runtime.conditions import SYNCED, ConditionUpdate, merge_conditions, now_iso
 from aura_operator.runtime.model import Condition
-from aura_operator.status import SYNCED, ConditionUpdate, merge_conditions, now_iso
+from aura_operator.runtime.outcome import Outcome
 
 
 def status_patch(

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aura_operator.aura import Priority
-from aura_operator.classify import classify
-from aura_operator.context import OperatorContext
-from aura_operator.credential_resource import KIND, PLURAL, AuraCredential
-from aura_operator.outcome import Outcome
+from aura_operator.kinds.credential.model import KIND, PLURAL, AuraCredential
+from aura_operator.runtime.classify import classify
+from aura_operator.runtime.conditions import READY, ConditionUpdate, merge_conditions
+from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import DONE, Finalization, Kind, Pass, Watch
-from aura_operator.status import READY, ConditionUpdate, merge_conditions
+from aura_operator.runtime.outcome import Outcome
 
 #: Seconds after start-up before a credential's finalizer trusts the users index (the watches
 #: list every existing object first).

@@ -3,10 +3,10 @@ finalizer that deletes the key in Aura under `deletionPolicy: Delete`."""
 
 from __future__ import annotations
 
-from aura_operator.customer_keys import KIND, PLURAL, AuraCustomerManagedKey
-from aura_operator.key_reconcile import finalize_key, reconcile_key
-from aura_operator.outcome import Outcome
+from aura_operator.kinds.customer_key.model import KIND, PLURAL, AuraCustomerManagedKey
+from aura_operator.kinds.customer_key.reconcile import finalize_key, reconcile_key
 from aura_operator.runtime.controller import Finalization, Kind, Pass
+from aura_operator.runtime.outcome import Outcome
 
 
 async def decide(p: Pass[AuraCustomerManagedKey]) -> Outcome:

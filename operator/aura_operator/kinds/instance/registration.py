@@ -12,20 +12,20 @@ from typing import Any
 
 import kopf
 
-from aura_operator.apply import observe, plan
 from aura_operator.aura import SETTLED_STATUSES
-from aura_operator.context import OperatorContext
-from aura_operator.credentials import CredentialsProblem
-from aura_operator.deletion import finalize
-from aura_operator.kube import KubeError
-from aura_operator.loop import wait
-from aura_operator.objects import ObjectState
-from aura_operator.outcome import Outcome
-from aura_operator.reconcile import reconcile
-from aura_operator.resource import GROUP, KIND, PLURAL, AuraInstance
+from aura_operator.kinds.instance.delete import finalize
+from aura_operator.kinds.instance.model import KIND, PLURAL, AuraInstance
+from aura_operator.kinds.instance.planning import observe, plan
+from aura_operator.kinds.instance.reconcile import reconcile
+from aura_operator.kinds.instance.sweep import wanted_name
+from aura_operator.kube.api import KubeError
+from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization, Kind, Pass, Watch
-from aura_operator.secrets import MANAGED_BY, OPERATOR
-from aura_operator.sweep import wanted_name
+from aura_operator.runtime.credentials import CredentialsProblem
+from aura_operator.runtime.loop import wait
+from aura_operator.runtime.model import GROUP, MANAGED_BY, OPERATOR
+from aura_operator.runtime.object_state import ObjectState
+from aura_operator.runtime.outcome import Outcome
 
 
 async def decide(p: Pass[AuraInstance]) -> Outcome:

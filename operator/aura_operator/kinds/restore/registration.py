@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aura_operator.backup_common import BackupPass
-from aura_operator.backup_resource import ACTIVE_PHASES, RESTORE_KIND, RESTORE_PLURAL, AuraRestore
-from aura_operator.context import OperatorContext
-from aura_operator.outcome import Outcome, Recorder
-from aura_operator.restores import reconcile_restore
+from aura_operator.kinds.restore.model import (
+    ACTIVE_PHASES,
+    RESTORE_KIND,
+    RESTORE_PLURAL,
+    AuraRestore,
+)
+from aura_operator.kinds.restore.reconcile import reconcile_restore
+from aura_operator.kinds.snapshot.lookup import BackupPass
+from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Kind, Pass
+from aura_operator.runtime.outcome import Outcome, Recorder
 
 
 async def decide(p: Pass[AuraRestore]) -> Outcome:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aura_operator.backup_common import BackupPass
-from aura_operator.backup_resource import SNAPSHOT_KIND, SNAPSHOT_PLURAL, AuraSnapshot
-from aura_operator.context import OperatorContext
-from aura_operator.outcome import Outcome, Recorder
+from aura_operator.kinds.snapshot.lookup import BackupPass
+from aura_operator.kinds.snapshot.model import SNAPSHOT_KIND, SNAPSHOT_PLURAL, AuraSnapshot
+from aura_operator.kinds.snapshot.reconcile import reconcile_snapshot
+from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Kind, Pass
-from aura_operator.snapshots import reconcile_snapshot
+from aura_operator.runtime.outcome import Outcome, Recorder
 
 
 async def decide(p: Pass[AuraSnapshot]) -> Outcome:

@@ -125,9 +125,21 @@ class FakeKube:
         spec: Mapping[str, Any] | None = None,
         annotations: Mapping[str, str | None] | None = None,
     ) -> dict[str, Any]:
+        """`edit_object` of an AuraInstance."""
+        return self.edit_object(PLURAL, namespace, name, spec=spec, annotations=annotations)
+
+    def edit_object(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        *,
+        spec: Mapping[str, Any] | None = None,
+        annotations: Mapping[str, str | None] | None = None,
+    ) -> dict[str, Any]:
         """`kubectl patch --type merge` of spec and/or annotations (a spec change bumps
         generation, as the API server does for custom resources with a status subresource)."""
-        obj = self._get(PLURAL, namespace, name)
+        obj = self._get(plural, namespace, name)
         if spec is not None:
             new_spec = merge_patch(obj.get("spec") or {}, spec)
             if new_spec != obj.get("spec"):

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from aura_operator.aura import AuraClient, Tenant, TenantSummary
+from aura_operator.runtime.model import SpecProblem
+
+if TYPE_CHECKING:
+    from aura_operator.runtime.context import OperatorContext
+    from aura_operator.runtime.credentials import Credentialed
 
 
 class TenantCache:
@@ -45,3 +51,23 @@ class TenantCache:
             tenants = await aura.list_tenants()
             self._lists[aura.client_id] = (time.monotonic() + self._ttl, tenants)
             return tenants
+
+
+async def resolve_tenant(
+    ctx: OperatorContext, aura: AuraClient, obj: Credentialed, tenant_id: str | None
+) -> str | SpecProblem:
+    """The tenant an object creates in: its spec.tenantId, its AuraCredential's
+    defaultTenantId, or the only tenant the credential sees."""
+    if tenant_id:
+        return tenant_id
+    default = await ctx.credentials.default_tenant_id(obj)
+    if default:
+        return default
+    tenants = await ctx.tenants.tenant_list(aura)
+    if len(tenants) == 1:
+        return tenants[0].id
+    ids = ", ".join(f"{t.id} ({t.name})" for t in tenants) or "none"
+    return SpecProblem(
+        "spec.tenantId",
+        f"spec.tenantId is required: the credential sees {len(tenants)} tenants; allowed: {ids}",
+    )

@@ -25,7 +25,7 @@ from aura_operator.aura import (
     CustomerManagedKey,
 )
 from aura_operator.kinds.customer_key.model import PLURAL, AuraCustomerManagedKey
-from aura_operator.runtime import intents
+from aura_operator.runtime import intents, tenants
 from aura_operator.runtime.conditions import READY, ConditionUpdate, SyncedReason, now_iso
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization
@@ -129,22 +129,6 @@ async def _observe(p: KeyPass) -> Outcome:
     )
 
 
-async def _tenant(p: KeyPass) -> str | SpecProblem:
-    if p.obj.spec.tenant_id:
-        return p.obj.spec.tenant_id
-    default = await p.ctx.credentials.default_tenant_id(p.obj)
-    if default:
-        return default
-    tenants = await p.ctx.tenants.tenant_list(p.aura)
-    if len(tenants) == 1:
-        return tenants[0].id
-    ids = ", ".join(t.id for t in tenants) or "none"
-    return SpecProblem(
-        "spec.tenantId",
-        f"spec.tenantId is required: the credential sees {len(tenants)} tenants; allowed: {ids}",
-    )
-
-
 async def _check_offered(p: KeyPass, tenant_id: str) -> SpecProblem | None:
     """A key is usable only where the tenant offers its instance type (tier) and region."""
     spec = p.obj.spec
@@ -228,7 +212,7 @@ async def _create(p: KeyPass) -> Outcome:
     """Check the tenant offers the key, record intent, POST once."""
     obj, ctx, events = p.obj, p.ctx, p.events
     spec = obj.spec
-    tenant_id = await _tenant(p)
+    tenant_id = await tenants.resolve_tenant(p.ctx, p.aura, p.obj, p.obj.spec.tenant_id)
     if isinstance(tenant_id, SpecProblem):
         return _invalid(p, tenant_id)
     problem = await _check_offered(p, tenant_id)

@@ -34,7 +34,7 @@ from aura_operator.kinds.instance.customer_key_ref import KeyWait, key_for_creat
 from aura_operator.kinds.instance.instance_pass import Pass
 from aura_operator.kinds.instance.model import PLURAL
 from aura_operator.kinds.instance.validation import check_configuration
-from aura_operator.runtime import intents
+from aura_operator.runtime import intents, tenants
 from aura_operator.runtime.conditions import (
     READY,
     SECRET_READY,
@@ -59,19 +59,7 @@ def _pending(message: str) -> ConditionUpdate:
 
 async def resolve_tenant(p: Pass) -> str | SpecProblem:
     """spec.tenantId, the AuraCredential's defaultTenantId, or the only tenant it sees."""
-    if p.obj.spec.tenant_id:
-        return p.obj.spec.tenant_id
-    default = await p.ctx.credentials.default_tenant_id(p.obj)
-    if default:
-        return default
-    tenants = await p.ctx.tenants.tenant_list(p.aura)
-    if len(tenants) == 1:
-        return tenants[0].id
-    ids = ", ".join(f"{t.id} ({t.name})" for t in tenants) or "none"
-    return SpecProblem(
-        "spec.tenantId",
-        f"spec.tenantId is required: the credential sees {len(tenants)} tenants; allowed: {ids}",
-    )
+    return await tenants.resolve_tenant(p.ctx, p.aura, p.obj, p.obj.spec.tenant_id)
 
 
 def find_matches(summaries: list[InstanceSummary], intent: Intent) -> list[InstanceSummary]:

@@ -241,85 +241,95 @@ def _describe(fields: dict[str, Any], instance: Instance) -> str:
     return ", ".join(parts)
 
 
+_APPLIED = (
+    "vector_optimized",
+    "graph_analytics_plugin",
+    "secondaries_count",
+    "cdc_enrichment_mode",
+)
+
+
 async def _act(p: Pass, instance: Instance) -> Outcome:
     """The instance is settled: make at most one change towards the spec."""
-    obj, ctx, aura, events = p.obj, p.ctx, p.aura, p.events
-    spec = obj.spec
-    drift = obj.status.observed_generation == obj.ref.generation
-    poll = ctx.settings.poll_interval
-
-    def note(reason: str, message: str) -> None:
-        if drift:
-            events.event("Warning", "DriftDetected", f"{message} (changed outside Kubernetes)")
-        events.event("Normal", reason, message)
-
     try:
         if instance.status == "paused":
-            if not spec.paused:
-                note("Resuming", f"resuming instance {instance.id}")
-                resumed = await aura.resume_instance(instance.id)
-                return Outcome(
-                    conditions=[synced_ok("resume requested")],
-                    status={"state": resumed.status or "resuming"},
-                    transient=resumed.status or "resuming",
-                    initiated=True,
-                )
-            pending = _patch_fields(obj, instance)
-            message = "the instance is paused as requested"
-            if pending:
-                message += f"; {', '.join(pending)} will change after it is resumed"
-            return Outcome(conditions=[synced_ok(message)], spec_applied=not pending, drift=True)
+            return await _while_paused(p, instance)
         if instance.status != "running":
             message = f"the instance is {instance.status}; the operator cannot act on it"
             return Outcome(conditions=[synced_false(SyncedReason.ERROR, message)], drift=True)
         if wants_upgrade(p, instance):
             return await upgrade(p, instance)
-        fields = _patch_fields(obj, instance)
+        fields = _patch_fields(p.obj, instance)
         if fields:
-            if "memory" in fields or "storage" in fields:
-                tenant = await ctx.tenants.tenant(aura, instance.tenant_id or spec.tenant_id or "")
-                problem = check_resize(spec, tenant.instance_configurations, instance)
-                if problem is not None:
-                    return invalid_spec(problem, events)
-            note("Updating", f"updating instance {instance.id}: {_describe(fields, instance)}")
-            result = await aura.update_instance(instance.id, **fields)
-            applied = {
-                to_camel(k): v
-                for k, v in fields.items()
-                if k
-                in (
-                    "vector_optimized",
-                    "graph_analytics_plugin",
-                    "secondaries_count",
-                    "cdc_enrichment_mode",
-                )
-            }
-            status: dict[str, Any] = {"state": "updating" if result.accepted else instance.status}
-            if result.instance is not None and result.instance.name:
-                status["state"] = result.instance.status or status["state"]
-            if applied:
-                status["applied"] = applied
-            return Outcome(
-                conditions=[synced_ok(f"update requested: {', '.join(fields)}")],
-                status=status,
-                requeue_after=None if result.accepted else 0.0,
-                transient="updating" if result.accepted else None,
-                initiated=result.accepted,
-            )
-        if spec.paused:
-            note("Pausing", f"pausing instance {instance.id}")
-            paused = await aura.pause_instance(instance.id)
-            return Outcome(
-                conditions=[synced_ok("pause requested")],
-                status={"state": paused.status or "pausing"},
-                transient=paused.status or "pausing",
-                initiated=True,
-            )
+            return await _update(p, instance, fields)
+        if p.obj.spec.paused:
+            return await _pause(p, instance)
     except AuraConflict as exc:
         return Outcome(
             conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
-            requeue_after=poll,
+            requeue_after=p.ctx.settings.poll_interval,
         )
     return Outcome(
         conditions=[synced_ok("the instance matches the spec")], spec_applied=True, drift=True
+    )
+
+
+def _note(p: Pass, reason: str, message: str) -> None:
+    """The event of a change; a change of a spec already applied is drift, said first."""
+    if p.obj.status.observed_generation == p.obj.ref.generation:
+        p.events.event("Warning", "DriftDetected", f"{message} (changed outside Kubernetes)")
+    p.events.event("Normal", reason, message)
+
+
+async def _while_paused(p: Pass, instance: Instance) -> Outcome:
+    """Paused in Aura: resume it if the spec says so; other changes wait for the resume."""
+    if not p.obj.spec.paused:
+        _note(p, "Resuming", f"resuming instance {instance.id}")
+        resumed = await p.aura.resume_instance(instance.id)
+        return Outcome(
+            conditions=[synced_ok("resume requested")],
+            status={"state": resumed.status or "resuming"},
+            transient=resumed.status or "resuming",
+            initiated=True,
+        )
+    pending = _patch_fields(p.obj, instance)
+    message = "the instance is paused as requested"
+    if pending:
+        message += f"; {', '.join(pending)} will change after it is resumed"
+    return Outcome(conditions=[synced_ok(message)], spec_applied=not pending, drift=True)
+
+
+async def _update(p: Pass, instance: Instance, fields: dict[str, Any]) -> Outcome:
+    """One PATCH of the fields that differ (a resize checked against the tenant first)."""
+    spec = p.obj.spec
+    if "memory" in fields or "storage" in fields:
+        tenant = await p.ctx.tenants.tenant(p.aura, instance.tenant_id or spec.tenant_id or "")
+        problem = check_resize(spec, tenant.instance_configurations, instance)
+        if problem is not None:
+            return invalid_spec(problem, p.events)
+    _note(p, "Updating", f"updating instance {instance.id}: {_describe(fields, instance)}")
+    result = await p.aura.update_instance(instance.id, **fields)
+    applied = {to_camel(k): v for k, v in fields.items() if k in _APPLIED}
+    status: dict[str, Any] = {"state": "updating" if result.accepted else instance.status}
+    if result.instance is not None and result.instance.name:
+        status["state"] = result.instance.status or status["state"]
+    if applied:
+        status["applied"] = applied
+    return Outcome(
+        conditions=[synced_ok(f"update requested: {', '.join(fields)}")],
+        status=status,
+        requeue_after=None if result.accepted else 0.0,
+        transient="updating" if result.accepted else None,
+        initiated=result.accepted,
+    )
+
+
+async def _pause(p: Pass, instance: Instance) -> Outcome:
+    _note(p, "Pausing", f"pausing instance {instance.id}")
+    paused = await p.aura.pause_instance(instance.id)
+    return Outcome(
+        conditions=[synced_ok("pause requested")],
+        status={"state": paused.status or "pausing"},
+        transient=paused.status or "pausing",
+        initiated=True,
     )

@@ -33,6 +33,7 @@ class NameRef(CamelModel):
 class AuraSnapshotSpec(CamelModel):
     instance_ref: NameRef | None = None
     instance_id: str | None = None
+    credential_ref: SecretRef | None = None
     credentials_secret_ref: SecretRef | None = None
 
 

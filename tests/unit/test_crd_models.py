@@ -1,0 +1,71 @@
+"""Every kind's pydantic models agree with its CRD in crds/ (test_resource.py goes deeper for
+AuraInstance): the spec fields are exactly the CRD's, every status field the operator reads is
+in the CRD, and every intent the CRD records fits the one intent model (runtime/model.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from aura_operator.kinds.credential.model import AuraCredentialSpec, AuraCredentialStatus
+from aura_operator.kinds.customer_key.model import KeySpec, KeyStatus
+from aura_operator.kinds.instance.model import AuraInstanceSpec, AuraInstanceStatus
+from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
+from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
+from aura_operator.runtime.model import Intent
+
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+KINDS = [
+    ("aurainstances", AuraInstanceSpec, AuraInstanceStatus),
+    ("aurasnapshots", AuraSnapshotSpec, AuraSnapshotStatus),
+    ("aurarestores", AuraRestoreSpec, AuraRestoreStatus),
+    ("auracustomermanagedkeys", KeySpec, KeyStatus),
+    ("auracredentials", AuraCredentialSpec, AuraCredentialStatus),
+]
+#: The status an AuraCredential shows has no next attempt: its pass never fails.
+NOT_IN_CRD = {"auracredentials": {"nextAttemptAt"}}
+INTENTS = ("creation", "upgrade", "request", "safetySnapshot", "restore")
+
+
+def _properties(plural: str) -> dict[str, Any]:
+    crd = yaml.safe_load((CRDS / f"{plural}.aura-operator.dev.yaml").read_text())
+    (version,) = crd["spec"]["versions"]
+    return dict(version["schema"]["openAPIV3Schema"]["properties"])
+
+
+def _aliases(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def test_every_crd_is_covered() -> None:
+    assert sorted(p.name.split(".")[0] for p in CRDS.glob("*.yaml")) == sorted(k[0] for k in KINDS)
+
+
+@pytest.mark.parametrize(("plural", "spec", "status"), KINDS)
+def test_the_spec_model_is_the_crd_spec(
+    plural: str, spec: type[BaseModel], status: type[BaseModel]
+) -> None:
+    assert _aliases(spec) == set(_properties(plural)["spec"]["properties"])
+
+
+@pytest.mark.parametrize(("plural", "spec", "status"), KINDS)
+def test_every_status_field_read_is_in_the_crd(
+    plural: str, spec: type[BaseModel], status: type[BaseModel]
+) -> None:
+    crd = set(_properties(plural)["status"]["properties"])
+    assert _aliases(status) - crd == NOT_IN_CRD.get(plural, set())
+
+
+@pytest.mark.parametrize(("plural", "spec", "status"), KINDS)
+def test_every_recorded_intent_fits_the_one_intent_model(
+    plural: str, spec: type[BaseModel], status: type[BaseModel]
+) -> None:
+    status_props = _properties(plural)["status"]["properties"]
+    for field in INTENTS:
+        if field in status_props:
+            assert set(status_props[field]["properties"]) <= _aliases(Intent), (plural, field)
+            assert "requestedAt" in status_props[field]["properties"]

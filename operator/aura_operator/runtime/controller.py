@@ -15,7 +15,7 @@ them:
 - `finalize_once`: one finalizer attempt under the object's lock, on the object read fresh:
   force-finalize, the kind's decision, errors classified and retried with backoff, the reason
   shown as Ready=False Deleting;
-- `register`: the kopf daemon (one loop per object, loop.py), the watch that wakes it (spec,
+- `register`: the kopf daemon (one loop per object, runtime/loop.py), the watch that wakes it (spec,
   the controller's annotations, deletion), the finalizer, and the kind's other watches.
 
 The in-process tests (tests/inprocess/harness.py) call `run_pass` and `finalize_once` exactly
@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -96,6 +96,8 @@ class Finalization:
     retry_after: float | None
     message: str = ""
     show: bool = True
+    status: dict[str, Any] = field(default_factory=dict)
+    """Status fields to record while the finalizer is held (written with the condition)."""
 
 
 DONE = Finalization(None)
@@ -328,8 +330,8 @@ async def finalize_once(
             return FinalizeStep(None, verdict, delay, message)
     if result.retry_after is not None:
         message = result.message or "waiting for Aura"
-        if result.show:
-            await show_deleting(kind, ctx, fresh, message)
+        if result.show or result.status:
+            await show_deleting(kind, ctx, fresh, message if result.show else "", result.status)
         return FinalizeStep(result, None, max(1.0, result.retry_after), message)
     ctx.forget(meta.get("uid") or "")
     return FinalizeStep(result)
@@ -347,18 +349,25 @@ async def _force(kind: Kind[M], p: Pass[M]) -> Finalization:
     return DONE
 
 
-async def show_deleting(kind: Kind[Any], ctx: OperatorContext, body: Body, message: str) -> None:
-    """Ready=False Deleting with why the finalizer is still held."""
+async def show_deleting(
+    kind: Kind[Any],
+    ctx: OperatorContext,
+    body: Body,
+    message: str,
+    status: Mapping[str, Any] | None = None,
+) -> None:
+    """Ready=False Deleting with why the finalizer is still held (no message: no condition),
+    and the status fields the finalizer decision records."""
     ref = object_ref(body)
-    current = StatusModel.model_validate(dict(body.get("status") or {}))
-    conditions = merge_conditions(
-        current.conditions,
-        [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)],
-        generation=ref.generation,
-    )
-    await ctx.kube.patch_object_status(
-        kind.plural, ref.namespace, ref.name, {"conditions": conditions}
-    )
+    patch = dict(status or {})
+    if message:
+        current = StatusModel.model_validate(dict(body.get("status") or {}))
+        patch["conditions"] = merge_conditions(
+            current.conditions,
+            [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)],
+            generation=ref.generation,
+        )
+    await ctx.kube.patch_object_status(kind.plural, ref.namespace, ref.name, patch)
 
 
 # ---------------------------------------------------------------------------- wake-ups

@@ -14,7 +14,7 @@ client-go's rules:
 
 Leadership is not the only fence: the write that precedes every non-idempotent Aura call is
 conditional on the object's resourceVersion, so two processes that both believe they lead still
-send one POST (creation.py).
+send one POST (runtime/intents.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What one reconcile pass decided: status to write, conditions, events and when to look again.
 
 Reconcile code returns an `Outcome` instead of writing status or sleeping itself, so that the
-decisions are plain data a unit test can read, and one place (apply.py) applies them.
+decisions are plain data a unit test can read, and one place (runtime/controller.py,
+`write_status`) applies them.
 """
 
 from __future__ import annotations

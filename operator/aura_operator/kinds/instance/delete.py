@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from aura_operator.aura import AuraConflict, AuraNotFound
 from aura_operator.kinds.instance.create import find_matches
 from aura_operator.kinds.instance.instance_pass import Pass
-from aura_operator.kinds.instance.model import PLURAL, AuraInstance
+from aura_operator.kinds.instance.model import AuraInstance
 from aura_operator.runtime import intents
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import DONE, Finalization
@@ -104,13 +104,11 @@ async def _delete(p: Pass) -> Finalization:
     events.event("Normal", "Deleting", f"deleting Aura instance {instance_id}")
     # Recorded so that the next attempt knows which instance it waits for (one found by name
     # after a lost create answer is not in the status yet) and that its 404 means gone.
-    await p.ctx.kube.patch_object_status(
-        PLURAL,
-        p.obj.ref.namespace,
-        p.obj.ref.name,
-        {"instanceId": instance_id, "state": "destroying"},
+    return Finalization(
+        poll,
+        f"Aura is deleting {instance_id}",
+        status={"instanceId": instance_id, "state": "destroying"},
     )
-    return Finalization(poll, f"Aura is deleting {instance_id}")
 
 
 async def _not_found(p: Pass, instance_id: str) -> Finalization:

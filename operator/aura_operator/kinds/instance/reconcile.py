@@ -138,7 +138,7 @@ async def observe(p: Pass) -> Outcome:
 
     restoring = ctx.restores.active(obj.ref.namespace, obj.ref.name)
     if restoring is not None:
-        # An AuraRestore is acting on this instance: nothing here may fight it (restores.py).
+        # An AuraRestore is acting on this instance: nothing here may fight it (kinds/restore).
         reason = ReadyReason.OVERWRITING if restoring[1] == "Overwriting" else ReadyReason.RESTORING
         message = f"AuraRestore {restoring[0]} is in phase {restoring[1]}; changes wait for it"
         conditions[0] = ConditionUpdate(READY, "False", reason, message)

@@ -3,7 +3,7 @@
 `plan` checks the request against Aura (the snapshot exists, is Completed, belongs to the
 target or comes through `source`, is exportable; the target is not smaller than the source)
 and returns a `Plan`, a wait (Pending) or a terminal refusal (`fail`, phase Failed). The
-phase/condition vocabulary of AuraRestore lives here too, shared with restores.py.
+phase/condition vocabulary of AuraRestore lives here too, shared with reconcile.py.
 """
 
 from __future__ import annotations

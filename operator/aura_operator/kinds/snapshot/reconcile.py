@@ -1,7 +1,7 @@
 """One AuraSnapshot pass: take one on-demand (AdHoc) snapshot of an instance, exactly once.
 
-`POST /instances/{id}/snapshots` has no idempotency key. So, as for a create (creation.py), the
-intent (`status.request`) is written conditionally on the object's resourceVersion before the
+`POST /instances/{id}/snapshots` has no idempotency key. So, as every such POST (intents.py),
+the intent (`status.request`) is written conditionally on the object's resourceVersion before the
 POST; a pass that finds intent without a snapshot id lists the instance's snapshots of the
 intent's day (and the day before near midnight) and adopts the one AdHoc snapshot taken since
 then, waits the visibility window if there is none, stops with CreateAmbiguous if there are

@@ -27,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import kopf
 
-from aura_operator.aura import AuraError
+from aura_operator.aura import AuraClient, AuraError
 from aura_operator.kube.api import KubeError
 from aura_operator.runtime.classify import Verdict, classify
 from aura_operator.runtime.conditions import (
@@ -58,6 +58,7 @@ from aura_operator.runtime.model import (
 )
 from aura_operator.runtime.object_state import ObjectState
 from aura_operator.runtime.outcome import Outcome, Recorder, backoff, from_verdict, synced_false
+from aura_operator.runtime.settings import Settings
 from aura_operator.runtime.status_write import changes, status_patch
 
 M = TypeVar("M")
@@ -77,7 +78,8 @@ PAUSED = f"reconciliation is paused by the annotation {ANNOTATION_RECONCILE}: sk
 class Pass(Generic[M]):
     """What one pass (or one finalizer attempt) of one object works with: the object as read
     at its start (parsed, and the body it came from), the process context, where events go,
-    and the time it started."""
+    the time it started, and the Aura client once resolved. The one pass type of every kind
+    (each names its own: `InstancePass`, `KeyPass`, `BackupPass`)."""
 
     obj: M
     body: Body
@@ -86,6 +88,25 @@ class Pass(Generic[M]):
     now: datetime
     background: bool = False
     """A re-examination nobody asked for (drift, restart): reads go at background priority."""
+    aura: AuraClient | None = None
+    """The Aura client of the object's credential, once the decision resolved it
+    (`with_client`); `client` is it."""
+
+    def with_client(self, aura: AuraClient) -> Pass[M]:
+        return replace(self, aura=aura)
+
+    @property
+    def client(self) -> AuraClient:
+        assert self.aura is not None, "the decision resolves the client first (with_client)"
+        return self.aura
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def state(self) -> ObjectState:
+        return self.ctx.objects.get((self.body.get("metadata") or {}).get("uid") or "")
 
 
 @dataclass(frozen=True)

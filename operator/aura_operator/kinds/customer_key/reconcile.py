@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TypeAlias
 
 from aura_operator.aura import (
     AuraBadRequest,
-    AuraClient,
     AuraNotFound,
     AuraNotPermitted,
     AuraOutcomeUnknown,
@@ -27,21 +25,15 @@ from aura_operator.aura import (
 from aura_operator.kinds.customer_key.model import PLURAL, AuraCustomerManagedKey
 from aura_operator.runtime import intents, tenants
 from aura_operator.runtime.conditions import READY, ConditionUpdate, SyncedReason, now_iso
-from aura_operator.runtime.context import OperatorContext
-from aura_operator.runtime.controller import Finalization
+from aura_operator.runtime.controller import Finalization, Pass
 from aura_operator.runtime.model import Intent, SpecProblem
-from aura_operator.runtime.outcome import Outcome, Recorder, synced_false, synced_ok
+from aura_operator.runtime.outcome import Outcome, synced_false, synced_ok
 
 KEY_ACTIVE = "encryption-key-is-active"
 
 
-@dataclass
-class KeyPass:
-    obj: AuraCustomerManagedKey
-    ctx: OperatorContext
-    aura: AuraClient
-    events: Recorder
-    now: datetime
+#: The controller's one `Pass` type, of an AuraCustomerManagedKey.
+KeyPass: TypeAlias = Pass[AuraCustomerManagedKey]
 
 
 def _invalid(p: KeyPass, problem: SpecProblem) -> Outcome:
@@ -62,13 +54,10 @@ def _ready(state: str | None) -> ConditionUpdate:
     )
 
 
-async def reconcile_key(
-    obj: AuraCustomerManagedKey, ctx: OperatorContext, events: Recorder, now: datetime
-) -> Outcome:
+async def reconcile_key(p: KeyPass) -> Outcome:
     """One pass (the controller's guard turns an error into an outcome)."""
-    aura = await ctx.credentials.client_for(obj)
-    p = KeyPass(obj, ctx, aura, events, now)
-    if not obj.aura_id:
+    p = p.with_client(await p.ctx.credentials.client_for(p.obj))
+    if not p.obj.aura_id:
         return await _create_or_recover(p)
     return await _observe(p)
 
@@ -76,7 +65,7 @@ async def reconcile_key(
 async def _observe(p: KeyPass) -> Outcome:
     key_id = p.obj.aura_id or ""
     try:
-        key = await p.aura.get_customer_managed_key(key_id)
+        key = await p.client.get_customer_managed_key(key_id)
     except AuraNotFound:
         if p.obj.spec.customer_managed_key_id:
             return _invalid(
@@ -132,7 +121,7 @@ async def _observe(p: KeyPass) -> Outcome:
 async def _check_offered(p: KeyPass, tenant_id: str) -> SpecProblem | None:
     """A key is usable only where the tenant offers its instance type (tier) and region."""
     spec = p.obj.spec
-    tenant = await p.ctx.tenants.tenant(p.aura, tenant_id)
+    tenant = await p.ctx.tenants.tenant(p.client, tenant_id)
     of_type = [c for c in tenant.instance_configurations if c.type == spec.instance_type]
     if not of_type:
         offered = sorted(
@@ -158,11 +147,11 @@ async def _find(p: KeyPass, intent: Intent, tenant_id: str | None) -> list[Custo
     """Keys the recorded intent may have created: same name, created since the request."""
     earliest = intents.since_request(intent)
     found = []
-    for summary in await p.aura.list_customer_managed_keys(tenant_id):
+    for summary in await p.client.list_customer_managed_keys(tenant_id):
         if summary.name != intent.name:
             continue
         try:
-            key = await p.aura.get_customer_managed_key(summary.id)
+            key = await p.client.get_customer_managed_key(summary.id)
         except AuraNotFound:
             continue
         if key.created is None or key.created >= earliest:
@@ -212,7 +201,7 @@ async def _create(p: KeyPass) -> Outcome:
     """Check the tenant offers the key, record intent, POST once."""
     obj, ctx, events = p.obj, p.ctx, p.events
     spec = obj.spec
-    tenant_id = await tenants.resolve_tenant(p.ctx, p.aura, p.obj, p.obj.spec.tenant_id)
+    tenant_id = await tenants.resolve_tenant(p.ctx, p.client, p.obj, p.obj.spec.tenant_id)
     if isinstance(tenant_id, SpecProblem):
         return _invalid(p, tenant_id)
     problem = await _check_offered(p, tenant_id)
@@ -225,7 +214,7 @@ async def _create(p: KeyPass) -> Outcome:
     if fence is not intents.Fence.WRITTEN:
         return intents.fenced(fence)
     try:
-        created = await p.aura.create_customer_managed_key(
+        created = await p.client.create_customer_managed_key(
             name=name,
             key_id=spec.key_id,
             instance_type=spec.instance_type,
@@ -257,10 +246,9 @@ async def _create(p: KeyPass) -> Outcome:
 # ------------------------------------------------------------------ deletion
 
 
-async def finalize_key(
-    obj: AuraCustomerManagedKey, ctx: OperatorContext, events: Recorder
-) -> Finalization:
-    """One attempt; raises on trouble (the caller retries through classify.py)."""
+async def finalize_key(p: KeyPass) -> Finalization:
+    """One attempt; raises on trouble (the controller retries through classify.py)."""
+    obj, ctx, events = p.obj, p.ctx, p.events
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
     if policy == "Retain" or obj.spec.customer_managed_key_id:
         events.event(
@@ -270,7 +258,7 @@ async def finalize_key(
     aura = await ctx.credentials.client_for(obj)
     key_id = obj.aura_id
     if key_id is None and obj.status.creation is not None:
-        p = KeyPass(obj, ctx, aura, events, datetime.now(UTC))
+        p = p.with_client(aura)
         matches = await _find(p, obj.status.creation, obj.status.tenant_id)
         if len(matches) > 1:
             return Finalization(

@@ -10,11 +10,11 @@ from aura_operator.runtime.outcome import Outcome
 
 
 async def decide(p: Pass[AuraCustomerManagedKey]) -> Outcome:
-    return await reconcile_key(p.obj, p.ctx, p.events, p.now)
+    return await reconcile_key(p)
 
 
 async def finalize(p: Pass[AuraCustomerManagedKey]) -> Finalization:
-    return await finalize_key(p.obj, p.ctx, p.events)
+    return await finalize_key(p)
 
 
 async def force_finalize(p: Pass[AuraCustomerManagedKey]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aura_operator.aura import SnapshotStatus
-from aura_operator.kinds.instance.instance_pass import Pass
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.snapshot.model import SNAPSHOT_PLURAL, AuraSnapshot
 from aura_operator.runtime.model import SpecProblem
 
@@ -29,7 +29,7 @@ class Wait:
     message: str
 
 
-async def clone_source(p: Pass) -> CloneSource | Wait | SpecProblem:
+async def clone_source(p: InstancePass) -> CloneSource | Wait | SpecProblem:
     """The ids to send as source_instance_id / source_snapshot_id (None: not a clone)."""
     source = p.obj.spec.source
     if source is None:

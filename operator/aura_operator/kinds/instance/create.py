@@ -31,7 +31,7 @@ from aura_operator.kinds.instance.clone import CloneSource as Source
 from aura_operator.kinds.instance.clone import Wait, clone_source
 from aura_operator.kinds.instance.connection_secret import ConnectionInfo
 from aura_operator.kinds.instance.customer_key_ref import KeyWait, key_for_create
-from aura_operator.kinds.instance.instance_pass import Pass
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.instance.model import PLURAL
 from aura_operator.kinds.instance.validation import check_configuration
 from aura_operator.runtime import intents, tenants
@@ -57,9 +57,9 @@ def _pending(message: str) -> ConditionUpdate:
     return ConditionUpdate(READY, "False", ReadyReason.PENDING, message)
 
 
-async def resolve_tenant(p: Pass) -> str | SpecProblem:
+async def resolve_tenant(p: InstancePass) -> str | SpecProblem:
     """spec.tenantId, the AuraCredential's defaultTenantId, or the only tenant it sees."""
-    return await tenants.resolve_tenant(p.ctx, p.aura, p.obj, p.obj.spec.tenant_id)
+    return await tenants.resolve_tenant(p.ctx, p.client, p.obj, p.obj.spec.tenant_id)
 
 
 def find_matches(summaries: list[InstanceSummary], intent: Intent) -> list[InstanceSummary]:
@@ -74,12 +74,12 @@ def find_matches(summaries: list[InstanceSummary], intent: Intent) -> list[Insta
     ]
 
 
-async def create_or_recover(p: Pass) -> Outcome:
+async def create_or_recover(p: InstancePass) -> Outcome:
     """No instance id yet: create, or resolve an open create first (recovery by looking)."""
     intent = p.obj.status.creation
     if intent is None:
         return await create(p, discarded=[])
-    matches = find_matches(await p.aura.list_instances(), intent)
+    matches = find_matches(await p.client.list_instances(), intent)
     found = intents.recover(matches, intent, p.settings, p.now)
     requested = now_iso(intent.requested_at)
     match found:
@@ -110,7 +110,7 @@ async def create_or_recover(p: Pass) -> Outcome:
     raise AssertionError(found)  # pragma: no cover
 
 
-async def _adopt_or_replace(p: Pass, intent: Intent, found: InstanceSummary) -> Outcome:
+async def _adopt_or_replace(p: InstancePass, intent: Intent, found: InstanceSummary) -> Outcome:
     """The one instance an open create made: kept if its password is known, else deleted (once
     it has finished creating) and created afresh."""
     password = p.state.pending_password(found.id)
@@ -128,7 +128,7 @@ async def _adopt_or_replace(p: Pass, intent: Intent, found: InstanceSummary) -> 
             requeue_after=0.0,
         )
     try:
-        await p.aura.delete_instance(found.id)
+        await p.client.delete_instance(found.id)
     except AuraNotFound:
         pass
     except AuraConflict:
@@ -150,16 +150,16 @@ async def _adopt_or_replace(p: Pass, intent: Intent, found: InstanceSummary) -> 
     return await create(p, discarded=[*intent.discarded_ids, found.id])
 
 
-async def _check_before_create(p: Pass) -> _Ready | Outcome:
+async def _check_before_create(p: InstancePass) -> _Ready | Outcome:
     """Everything checked before a create is recorded: the tenant, the configuration, the
     clone source, the customer key and the Secret's name. An Outcome: nothing is sent."""
     tenant_id = await resolve_tenant(p)
     if isinstance(tenant_id, SpecProblem):
         return invalid_spec(tenant_id, p.events)
     try:
-        tenant = await p.ctx.tenants.tenant(p.aura, tenant_id)
+        tenant = await p.ctx.tenants.tenant(p.client, tenant_id)
     except AuraNotFound:
-        known = ", ".join(t.id for t in await p.ctx.tenants.tenant_list(p.aura)) or "none"
+        known = ", ".join(t.id for t in await p.ctx.tenants.tenant_list(p.client)) or "none"
         return invalid_spec(
             SpecProblem(
                 "spec.tenantId",
@@ -195,14 +195,14 @@ class _Ready:
     key_id: str | None
 
 
-def _waiting(p: Pass, message: str) -> Outcome:
+def _waiting(p: InstancePass, message: str) -> Outcome:
     return Outcome(
         conditions=[synced_ok(message), _pending(message)],
         requeue_after=p.settings.poll_interval,
     )
 
 
-def _secret_conflict(p: Pass) -> Outcome:
+def _secret_conflict(p: InstancePass) -> Outcome:
     message = (
         f"Secret {p.obj.connection_secret_name} exists and is not owned by this AuraInstance; "
         "no instance is created until the operator can write its password there"
@@ -218,7 +218,7 @@ def _secret_conflict(p: Pass) -> Outcome:
     )
 
 
-async def create(p: Pass, *, discarded: list[str]) -> Outcome:
+async def create(p: InstancePass, *, discarded: list[str]) -> Outcome:
     """Validate, record intent, POST once, write the Secret from the response."""
     ready = await _check_before_create(p)
     if isinstance(ready, Outcome):
@@ -249,7 +249,7 @@ async def create(p: Pass, *, discarded: list[str]) -> Outcome:
     return await _created(p, created, discarded)
 
 
-async def _post(p: Pass, name: str, ready: _Ready) -> CreatedInstance:
+async def _post(p: InstancePass, name: str, ready: _Ready) -> CreatedInstance:
     """`POST /v1/instances`, once (the intent is recorded)."""
     spec = p.obj.spec
     fields: dict[str, Any] = {
@@ -261,7 +261,7 @@ async def _post(p: Pass, name: str, ready: _Ready) -> CreatedInstance:
     if ready.source.instance_id is not None:
         fields["source_instance_id"] = ready.source.instance_id
         fields["source_snapshot_id"] = ready.source.snapshot_id
-    return await p.aura.create_instance(
+    return await p.client.create_instance(
         name=name,
         version=spec.version,
         region=spec.region or "",
@@ -273,7 +273,7 @@ async def _post(p: Pass, name: str, ready: _Ready) -> CreatedInstance:
     )
 
 
-async def _created(p: Pass, created: CreatedInstance, discarded: list[str]) -> Outcome:
+async def _created(p: InstancePass, created: CreatedInstance, discarded: list[str]) -> Outcome:
     """Aura accepted the create: the password, which exists only in this response, goes into
     the Secret before anything else."""
     obj, spec = p.obj, p.obj.spec

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aura_operator.aura import AuraNotFound
 from aura_operator.kinds.customer_key.model import KEY_TYPES, PLURAL, AuraCustomerManagedKey
-from aura_operator.kinds.instance.instance_pass import Pass
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.runtime.model import SpecProblem
 
 
@@ -31,7 +31,7 @@ def _mismatch(
     return None
 
 
-async def key_for_create(p: Pass, tenant_id: str) -> str | KeyWait | SpecProblem | None:
+async def key_for_create(p: InstancePass, tenant_id: str) -> str | KeyWait | SpecProblem | None:
     """The Aura id of the key the new instance is encrypted with (None: no key)."""
     spec = p.obj.spec
     ref, key_id = spec.customer_managed_key_ref, spec.customer_managed_key_id
@@ -70,7 +70,7 @@ async def key_for_create(p: Pass, tenant_id: str) -> str | KeyWait | SpecProblem
         return key.aura_id
     assert key_id is not None
     try:
-        found = await p.aura.get_customer_managed_key(key_id)
+        found = await p.client.get_customer_managed_key(key_id)
     except AuraNotFound:
         return SpecProblem(
             field,

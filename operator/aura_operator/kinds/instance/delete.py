@@ -14,24 +14,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from aura_operator.aura import AuraConflict, AuraNotFound
 from aura_operator.kinds.instance.create import find_matches
-from aura_operator.kinds.instance.instance_pass import Pass
-from aura_operator.kinds.instance.model import AuraInstance
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.runtime import intents
-from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import DONE, Finalization
-from aura_operator.runtime.outcome import Recorder
 
 
-async def finalize(
-    obj: AuraInstance, ctx: OperatorContext, events: Recorder, now: datetime | None = None
-) -> Finalization:
+async def finalize(p: InstancePass) -> Finalization:
     """One attempt at finalizing; raises (AuraError, CredentialsProblem, KubeError) on trouble,
-    which the caller turns into a retry through classify.py. `now` (default: the clock) is
-    what the visibility window is measured against."""
+    which the controller turns into a retry through classify.py. `p.now` is what the
+    visibility window is measured against."""
+    obj, ctx, events = p.obj, p.ctx, p.events
     policy = obj.spec.deletion_policy or ctx.settings.default_deletion_policy
     if policy == "Retain" or obj.observe_only:
         released = await ctx.secrets.release(obj)
@@ -43,10 +39,10 @@ async def finalize(
         )
         return DONE
     aura = await ctx.credentials.client_for(obj)
-    return await _delete(Pass(obj, ctx, aura, events, now or datetime.now(UTC)))
+    return await _delete(p.with_client(aura))
 
 
-async def _find_created(p: Pass) -> str | Finalization:
+async def _find_created(p: InstancePass) -> str | Finalization:
     """The id of the instance an open create may have made, or what to do instead.
 
     A create whose response was lost can still surface in Aura's list for a while (the list
@@ -56,7 +52,7 @@ async def _find_created(p: Pass) -> str | Finalization:
     intent = p.obj.status.creation
     if intent is None:
         return DONE  # nothing was ever requested
-    matches = find_matches(await p.aura.list_instances(), intent)
+    matches = find_matches(await p.client.list_instances(), intent)
     if len(matches) > 1:
         ids = ", ".join(m.id for m in matches)
         return Finalization(
@@ -81,11 +77,11 @@ async def _find_created(p: Pass) -> str | Finalization:
     return DONE
 
 
-async def _delete(p: Pass) -> Finalization:
+async def _delete(p: InstancePass) -> Finalization:
     found = p.obj.instance_id or await _find_created(p)
     if isinstance(found, Finalization):
         return found
-    instance_id, aura, events = found, p.aura, p.events
+    instance_id, aura, events = found, p.client, p.events
     poll = p.settings.poll_interval
     try:
         instance = await aura.get_instance(instance_id)
@@ -111,7 +107,7 @@ async def _delete(p: Pass) -> Finalization:
     )
 
 
-async def _not_found(p: Pass, instance_id: str) -> Finalization:
+async def _not_found(p: InstancePass, instance_id: str) -> Finalization:
     """Aura answers 404. Gone, unless it is this object's own create that Aura does not show
     yet: a GET lags a create by a few seconds, and a finalizer released then would leave a
     billed instance behind. Such a 404 is trusted only after the visibility window."""
@@ -132,7 +128,7 @@ async def _not_found(p: Pass, instance_id: str) -> Finalization:
     return await _gone(p, instance_id)
 
 
-async def _gone(p: Pass, instance_id: str) -> Finalization:
+async def _gone(p: InstancePass, instance_id: str) -> Finalization:
     await p.ctx.secrets.delete_backup(instance_id)
     p.events.event("Normal", "Deleted", f"Aura instance {instance_id} is gone")
     return DONE

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -23,7 +22,7 @@ from aura_operator.aura import (
 )
 from aura_operator.kinds.instance.connection_secret import ConnectionInfo
 from aura_operator.kinds.instance.create import create_or_recover, invalid_spec
-from aura_operator.kinds.instance.instance_pass import Pass
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.instance.model import AuraInstance
 from aura_operator.kinds.instance.sweep import wanted_name
 from aura_operator.kinds.instance.upgrade import finished as upgrade_finished
@@ -41,23 +40,16 @@ from aura_operator.runtime.conditions import (
     SyncedReason,
     ready_for_state,
 )
-from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.model import SpecProblem
-from aura_operator.runtime.outcome import Outcome, Recorder, synced_false, synced_ok
+from aura_operator.runtime.outcome import Outcome, synced_false, synced_ok
 
 logger = logging.getLogger(__name__)
 
 
-async def reconcile(
-    obj: AuraInstance,
-    ctx: OperatorContext,
-    events: Recorder,
-    now: datetime,
-    *,
-    background: bool = False,
-) -> Outcome:
+async def reconcile(p: InstancePass) -> Outcome:
     """Run one pass and return what to write and when to come back (the controller skips
     objects annotated `reconcile: skip` and turns an error into an outcome)."""
+    obj, ctx, events = p.obj, p.ctx, p.events
     problem = check_required(obj.spec) or check_tier_rules(obj.spec)
     if problem is None and obj.observe_only and not obj.instance_id:
         problem = SpecProblem(
@@ -68,7 +60,7 @@ async def reconcile(
         return invalid_spec(problem, events)
     aura = await ctx.credentials.client_for(obj)
     ctx.objects.get(obj.ref.uid).credential = aura.client_id
-    p = Pass(obj, ctx, aura, events, now, background)
+    p = p.with_client(aura)
     if not obj.instance_id:
         return await create_or_recover(p)
     return await observe(p)
@@ -92,19 +84,19 @@ def _ready(state: str | None) -> ConditionUpdate:
     return ConditionUpdate(READY, status, reason, message)
 
 
-async def observe(p: Pass) -> Outcome:
+async def observe(p: InstancePass) -> Outcome:
     obj, ctx, events = p.obj, p.ctx, p.events
     instance_id = obj.instance_id or ""
-    with p.aura.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
+    with p.client.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
         asked = time.monotonic()
         try:
-            instance = await p.aura.get_instance(instance_id)
+            instance = await p.client.get_instance(instance_id)
         except AuraNotFound:
             return await _gone(p, instance_id)
     p.state.read_at = time.monotonic()
     p.state.read_took = p.state.read_at - asked
     # The list sweep watches this instance's existence and name from now on (sweep.py).
-    ctx.sweeps.track(obj.ref.uid, p.aura, instance.id, wanted_name(obj), instance.status)
+    ctx.sweeps.track(obj.ref.uid, p.client, instance.id, wanted_name(obj), instance.status)
 
     status = {**_observed_status(instance, obj), **upgrade_finished(p, instance)}
     conditions = [_ready(instance.status)]
@@ -163,7 +155,7 @@ async def observe(p: Pass) -> Outcome:
     return outcome
 
 
-async def _gone(p: Pass, instance_id: str) -> Outcome:
+async def _gone(p: InstancePass, instance_id: str) -> Outcome:
     """The instance answers 404."""
     obj, ctx, events = p.obj, p.ctx, p.events
     creating = obj.status.state in (None, "creating") and obj.status.instance_id == instance_id
@@ -249,7 +241,7 @@ _APPLIED = (
 )
 
 
-async def _act(p: Pass, instance: Instance) -> Outcome:
+async def _act(p: InstancePass, instance: Instance) -> Outcome:
     """The instance is settled: make at most one change towards the spec."""
     try:
         if instance.status == "paused":
@@ -274,18 +266,18 @@ async def _act(p: Pass, instance: Instance) -> Outcome:
     )
 
 
-def _note(p: Pass, reason: str, message: str) -> None:
+def _note(p: InstancePass, reason: str, message: str) -> None:
     """The event of a change; a change of a spec already applied is drift, said first."""
     if p.obj.status.observed_generation == p.obj.ref.generation:
         p.events.event("Warning", "DriftDetected", f"{message} (changed outside Kubernetes)")
     p.events.event("Normal", reason, message)
 
 
-async def _while_paused(p: Pass, instance: Instance) -> Outcome:
+async def _while_paused(p: InstancePass, instance: Instance) -> Outcome:
     """Paused in Aura: resume it if the spec says so; other changes wait for the resume."""
     if not p.obj.spec.paused:
         _note(p, "Resuming", f"resuming instance {instance.id}")
-        resumed = await p.aura.resume_instance(instance.id)
+        resumed = await p.client.resume_instance(instance.id)
         return Outcome(
             conditions=[synced_ok("resume requested")],
             status={"state": resumed.status or "resuming"},
@@ -299,16 +291,16 @@ async def _while_paused(p: Pass, instance: Instance) -> Outcome:
     return Outcome(conditions=[synced_ok(message)], spec_applied=not pending, drift=True)
 
 
-async def _update(p: Pass, instance: Instance, fields: dict[str, Any]) -> Outcome:
+async def _update(p: InstancePass, instance: Instance, fields: dict[str, Any]) -> Outcome:
     """One PATCH of the fields that differ (a resize checked against the tenant first)."""
     spec = p.obj.spec
     if "memory" in fields or "storage" in fields:
-        tenant = await p.ctx.tenants.tenant(p.aura, instance.tenant_id or spec.tenant_id or "")
+        tenant = await p.ctx.tenants.tenant(p.client, instance.tenant_id or spec.tenant_id or "")
         problem = check_resize(spec, tenant.instance_configurations, instance)
         if problem is not None:
             return invalid_spec(problem, p.events)
     _note(p, "Updating", f"updating instance {instance.id}: {_describe(fields, instance)}")
-    result = await p.aura.update_instance(instance.id, **fields)
+    result = await p.client.update_instance(instance.id, **fields)
     applied = {to_camel(k): v for k, v in fields.items() if k in _APPLIED}
     status: dict[str, Any] = {"state": "updating" if result.accepted else instance.status}
     if result.instance is not None and result.instance.name:
@@ -324,9 +316,9 @@ async def _update(p: Pass, instance: Instance, fields: dict[str, Any]) -> Outcom
     )
 
 
-async def _pause(p: Pass, instance: Instance) -> Outcome:
+async def _pause(p: InstancePass, instance: Instance) -> Outcome:
     _note(p, "Pausing", f"pausing instance {instance.id}")
-    paused = await p.aura.pause_instance(instance.id)
+    paused = await p.client.pause_instance(instance.id)
     return Outcome(
         conditions=[synced_ok("pause requested")],
         status={"state": paused.status or "pausing"},

@@ -29,11 +29,11 @@ from aura_operator.runtime.outcome import Outcome
 
 
 async def decide(p: Pass[AuraInstance]) -> Outcome:
-    return await reconcile(p.obj, p.ctx, p.events, p.now, background=p.background)
+    return await reconcile(p)
 
 
 async def finalize_instance(p: Pass[AuraInstance]) -> Finalization:
-    return await finalize(p.obj, p.ctx, p.events, p.now)
+    return await finalize(p)
 
 
 async def force_finalize(p: Pass[AuraInstance]) -> str:

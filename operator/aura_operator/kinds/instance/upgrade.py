@@ -16,7 +16,7 @@ from typing import Any
 
 from aura_operator.aura import AuraConflict, AuraError, AuraOutcomeUnknown, Instance
 from aura_operator.kinds.instance.create import invalid_spec
-from aura_operator.kinds.instance.instance_pass import Pass
+from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.instance.model import PLURAL
 from aura_operator.kinds.instance.validation import is_upgrade
 from aura_operator.runtime import intents
@@ -27,11 +27,11 @@ from aura_operator.runtime.outcome import Outcome, synced_ok
 UPGRADED_TO = "business-critical"
 
 
-def wants_upgrade(p: Pass, instance: Instance) -> bool:
+def wants_upgrade(p: InstancePass, instance: Instance) -> bool:
     return is_upgrade(p.obj.spec.type, instance.type)
 
 
-def finished(p: Pass, instance: Instance) -> dict[str, Any]:
+def finished(p: InstancePass, instance: Instance) -> dict[str, Any]:
     """Status fields (and the event) once a recorded upgrade has landed; {} otherwise."""
     if p.obj.status.upgrade is None or instance.type != UPGRADED_TO or instance.is_transient:
         return {}
@@ -41,8 +41,8 @@ def finished(p: Pass, instance: Instance) -> dict[str, Any]:
     return {"upgrade": None}
 
 
-async def _offered(p: Pass, instance: Instance) -> SpecProblem | None:
-    tenant = await p.ctx.tenants.tenant(p.aura, instance.tenant_id or p.obj.spec.tenant_id or "")
+async def _offered(p: InstancePass, instance: Instance) -> SpecProblem | None:
+    tenant = await p.ctx.tenants.tenant(p.client, instance.tenant_id or p.obj.spec.tenant_id or "")
     memory = p.obj.spec.memory or instance.memory
     pool = {
         c.memory
@@ -61,7 +61,7 @@ async def _offered(p: Pass, instance: Instance) -> SpecProblem | None:
     return None
 
 
-async def upgrade(p: Pass, instance: Instance) -> Outcome:
+async def upgrade(p: InstancePass, instance: Instance) -> Outcome:
     """The instance is running as professional-db and the spec says business-critical."""
     intent = p.obj.status.upgrade
     if intent is not None:
@@ -85,7 +85,7 @@ async def upgrade(p: Pass, instance: Instance) -> Outcome:
     return await _send(p, instance, record)
 
 
-async def _send(p: Pass, instance: Instance, record: dict[str, Any]) -> Outcome:
+async def _send(p: InstancePass, instance: Instance, record: dict[str, Any]) -> Outcome:
     """`POST /instances/{id}/upgrade`, once (the intent is recorded)."""
     obj, events = p.obj, p.events
     memory = obj.spec.memory if obj.spec.memory and obj.spec.memory != instance.memory else None
@@ -94,7 +94,7 @@ async def _send(p: Pass, instance: Instance, record: dict[str, Any]) -> Outcome:
         "Normal", "Upgrading", f"upgrading instance {instance.id}: professional-db→{UPGRADED_TO}"
     )
     try:
-        result = await p.aura.upgrade_instance(instance.id, memory=memory, storage=storage)
+        result = await p.client.upgrade_instance(instance.id, memory=memory, storage=storage)
     except AuraOutcomeUnknown as exc:
         message = f"the upgrade request got no answer ({exc.message}); watching the instance"
         return intents.unanswered(

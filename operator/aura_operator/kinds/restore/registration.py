@@ -13,14 +13,13 @@ from aura_operator.kinds.restore.model import (
     AuraRestore,
 )
 from aura_operator.kinds.restore.reconcile import reconcile_restore
-from aura_operator.kinds.snapshot.lookup import BackupPass
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Kind, Pass
 from aura_operator.runtime.outcome import Outcome, Recorder
 
 
 async def decide(p: Pass[AuraRestore]) -> Outcome:
-    return await reconcile_restore(p.obj, BackupPass(p.ctx, p.events, p.now))
+    return await reconcile_restore(p.obj, p)
 
 
 def deleted(ctx: OperatorContext, body: Mapping[str, Any], events: Recorder) -> None:

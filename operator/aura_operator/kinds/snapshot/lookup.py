@@ -1,6 +1,6 @@
 """What AuraSnapshot and AuraRestore passes share: the pass, the target, intents, applying.
 
-- `BackupPass`: the process context, where events go and the time the pass started;
+- `BackupPass`: the pass of an AuraSnapshot or an AuraRestore;
 - `target_instance`: an `instanceRef` resolved to the AuraInstance object and its instance id;
 - `credential_holder`: the object whose credential a snapshot of a bare `instanceId` uses;
 - `find_adhoc`: the AdHoc snapshots of an instance taken since an intent (the day's list,
@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from aura_operator.aura import AuraClient, Snapshot
 from aura_operator.kinds.instance.model import PLURAL, AuraInstance
@@ -21,16 +20,13 @@ from aura_operator.kinds.restore.model import RESTORE_PLURAL
 from aura_operator.kinds.snapshot.model import SNAPSHOT_PLURAL
 from aura_operator.runtime.conditions import READY, ConditionUpdate
 from aura_operator.runtime.context import OperatorContext
+from aura_operator.runtime.controller import Pass
 from aura_operator.runtime.intents import CLOCK_SKEW
 from aura_operator.runtime.model import ObjectRef
-from aura_operator.runtime.outcome import Recorder
 
-
-@dataclass
-class BackupPass:
-    ctx: OperatorContext
-    events: Recorder
-    now: datetime
+#: The controller's one `Pass` type, of an AuraSnapshot or an AuraRestore (their decisions
+#: resolve the client of the target's credential themselves).
+BackupPass: TypeAlias = Pass[Any]
 
 
 def ready(status: str, reason: str, message: str) -> ConditionUpdate:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aura_operator.kinds.snapshot.lookup import BackupPass
 from aura_operator.kinds.snapshot.model import SNAPSHOT_KIND, SNAPSHOT_PLURAL, AuraSnapshot
 from aura_operator.kinds.snapshot.reconcile import reconcile_snapshot
 from aura_operator.runtime.context import OperatorContext
@@ -15,7 +14,7 @@ from aura_operator.runtime.outcome import Outcome, Recorder
 
 
 async def decide(p: Pass[AuraSnapshot]) -> Outcome:
-    return await reconcile_snapshot(p.obj, BackupPass(p.ctx, p.events, p.now))
+    return await reconcile_snapshot(p.obj, p)
 
 
 def deleted(ctx: OperatorContext, body: Mapping[str, Any], events: Recorder) -> None:

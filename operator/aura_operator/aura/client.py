@@ -396,6 +396,8 @@ class AuraClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        """One request through the budget, with a fresh token; retried as `_decide` says (a
+        request that may have been applied is never resent: AuraOutcomeUnknown)."""
         retry_safe = method in _IDEMPOTENT
         priority = _priority.get()
         if priority is None:
@@ -419,37 +421,18 @@ class AuraClient:
                 )
             except httpx.TransportError as exc:
                 self._observe(method, path, 0, started)
-                kind = _transport_kind(exc)
-                decision = self._decide(None, retry_safe, attempt, None)
-                if decision.outcome_unknown:
-                    raise AuraOutcomeUnknown(
-                        f"{kind}; the request may or may not have been applied and is not resent",
-                        method=method,
-                        path=path,
-                    ) from None
-                if decision.retry:
-                    attempt += 1
-                    logger.debug(
-                        "aura %s %s: %s, retry in %.1fs", method, path, kind, decision.delay
-                    )
-                    await self._clock.sleep(decision.delay)
-                    continue
-                raise AuraTransportError(
-                    f"{kind} after {attempt + 1} attempts",
-                    method=method,
-                    path=path,
-                    retry_after=decision.delay,
-                ) from None
+                await self._after_transport_error(exc, method, path, retry_safe, attempt)
+                attempt += 1
+                continue
             status = response.status_code
             self._observe(method, path, status, started)
-            request_id = response.headers.get("x-request-id")
             logger.debug(
                 "aura %s %s -> %d in %.3fs (request id %s)",
                 method,
                 path,
                 status,
                 time.perf_counter() - started,
-                request_id,
+                response.headers.get("x-request-id"),
             )
             if status in (401, 403) and not auth_retried:
                 # Expired or revoked token (Aura answers 403; some say 401): refresh and resend
@@ -459,44 +442,71 @@ class AuraClient:
                 continue
             if 200 <= status < 300:
                 return response
-            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
-            error = error_from_response(
+            await self._after_error_status(response, method, path, retry_safe, attempt)
+            attempt += 1
+
+    async def _after_transport_error(
+        self, exc: httpx.TransportError, method: str, path: str, retry_safe: bool, attempt: int
+    ) -> None:
+        """No answer: wait before the next attempt, or raise (unknown outcome, or given up)."""
+        kind = _transport_kind(exc)
+        decision = self._decide(None, retry_safe, attempt, None)
+        if decision.outcome_unknown:
+            raise AuraOutcomeUnknown(
+                f"{kind}; the request may or may not have been applied and is not resent",
+                method=method,
+                path=path,
+            ) from None
+        if not decision.retry:
+            raise AuraTransportError(
+                f"{kind} after {attempt + 1} attempts",
+                method=method,
+                path=path,
+                retry_after=decision.delay,
+            ) from None
+        logger.debug("aura %s %s: %s, retry in %.1fs", method, path, kind, decision.delay)
+        await self._clock.sleep(decision.delay)
+
+    async def _after_error_status(
+        self, response: httpx.Response, method: str, path: str, retry_safe: bool, attempt: int
+    ) -> None:
+        """An error status: hold the credential's budget, wait before the next attempt, or
+        raise the error it is (unknown outcome, refused, or given up)."""
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+        error = error_from_response(
+            method=method,
+            path=path,
+            status=status,
+            body=_json_or_none(response),
+            request_id=response.headers.get("x-request-id"),
+            retry_after=retry_after,
+        )
+        decision = self._decide(status, retry_safe, attempt, retry_after)
+        if decision.hold is not None:
+            # A 429's Retry-After, or a 5xx's, holds every request of this credential
+            # (one budget per credential: docs/client.md); `_acquire` waits it out for every
+            # caller.
+            self.budget.hold(decision.hold)
+        if decision.outcome_unknown:
+            raise AuraOutcomeUnknown(
+                f"HTTP {status}; the request may or may not have been applied and is "
+                "not resent" + (f": {error.message}" if error.messages else ""),
                 method=method,
                 path=path,
                 status=status,
-                body=_json_or_none(response),
-                request_id=request_id,
+                reason=error.reason,
+                messages=error.messages,
+                request_id=response.headers.get("x-request-id"),
                 retry_after=retry_after,
             )
-            decision = self._decide(status, retry_safe, attempt, retry_after)
-            if decision.hold is not None:
-                # A 429's Retry-After, or a 5xx's, holds every request of this credential
-                # (one budget per credential: docs/client.md); `_acquire` waits it out for every
-                # caller.
-                self.budget.hold(decision.hold)
-            if decision.outcome_unknown:
-                raise AuraOutcomeUnknown(
-                    f"HTTP {status}; the request may or may not have been applied and is "
-                    "not resent" + (f": {error.message}" if error.messages else ""),
-                    method=method,
-                    path=path,
-                    status=status,
-                    reason=error.reason,
-                    messages=error.messages,
-                    request_id=request_id,
-                    retry_after=retry_after,
-                )
-            if decision.retry:
-                attempt += 1
-                logger.debug(
-                    "aura %s %s: HTTP %d, retry in %.1fs", method, path, status, decision.delay
-                )
-                if decision.hold is None:
-                    await self._clock.sleep(decision.delay)
-                continue
+        if not decision.retry:
             if status == 429 or is_server_error(status):
                 error.retry_after = decision.delay
             raise error
+        logger.debug("aura %s %s: HTTP %d, retry in %.1fs", method, path, status, decision.delay)
+        if decision.hold is None:
+            await self._clock.sleep(decision.delay)
 
     def _decide(
         self, status: int | None, retry_safe: bool, attempt: int, retry_after: float | None
@@ -552,73 +562,85 @@ class AuraClient:
                 )
             except httpx.TransportError as exc:
                 self._observe("POST", path, 0, started)
-                decision = self._decide(None, True, attempt, None)
-                if decision.retry:
-                    attempt += 1
-                    await self._clock.sleep(decision.delay)
-                    continue
-                # No answer says nothing about the credential: transient, never "refused".
-                raise AuraTransportError(
-                    f"token endpoint unreachable ({_transport_kind(exc)}) after "
-                    f"{attempt + 1} attempts",
-                    method="POST",
-                    path=path,
-                    retry_after=decision.delay,
-                ) from None
+                await self._token_unreachable(exc, path, attempt)
+                attempt += 1
+                continue
             status = response.status_code
             self._observe("POST", path, status, started)
             if status == 200:
-                try:
-                    return TokenResponse.model_validate(response.json())
-                except ValueError:
-                    raise AuraUnexpectedResponse(
-                        "token endpoint returned an unreadable body",
-                        method="POST",
-                        path=path,
-                        status=status,
-                    ) from None
-            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
-            decision = self._decide(status, True, attempt, retry_after)
-            if decision.hold is not None:
-                self.budget.hold(decision.hold)
-            if decision.retry:
-                attempt += 1
-                if decision.hold is None:
-                    await self._clock.sleep(decision.delay)
-                continue
-            cause = error_from_response(
-                method="POST",
-                path=path,
-                status=status,
-                body=_json_or_none(response),
-                request_id=response.headers.get("x-request-id"),
-                retry_after=retry_after,
-            )
-            transient = status == 429 or is_server_error(status)
-            cls: type[AuraError] = AuraTokenError
-            if status == 429:
-                cls = AuraRateLimited
-            elif is_server_error(status):
-                cls = AuraServerError
-            elif status not in (400, 401, 403):
-                cls = AuraUnexpectedResponse
-            hint = (
-                "the client id or secret is wrong, or the credential was deleted"
-                if status == 401
-                else cause.message
-            )
-            raise cls(
-                f"token request refused: {hint}"
-                if cls is AuraTokenError
-                else f"token request: {hint}",
-                method="POST",
-                path=path,
-                status=status,
-                reason=cause.reason,
-                messages=cause.messages,
-                request_id=cause.request_id,
-                retry_after=decision.delay if transient else None,
-            )
+                return _token_from(response, path)
+            await self._token_refused(response, path, attempt)
+            attempt += 1
+
+    async def _token_unreachable(self, exc: httpx.TransportError, path: str, attempt: int) -> None:
+        """No answer from the token endpoint: wait before the next attempt, or give up."""
+        decision = self._decide(None, True, attempt, None)
+        if decision.retry:
+            await self._clock.sleep(decision.delay)
+            return
+        # No answer says nothing about the credential: transient, never "refused".
+        raise AuraTransportError(
+            f"token endpoint unreachable ({_transport_kind(exc)}) after {attempt + 1} attempts",
+            method="POST",
+            path=path,
+            retry_after=decision.delay,
+        ) from None
+
+    async def _token_refused(self, response: httpx.Response, path: str, attempt: int) -> None:
+        """An error status from the token endpoint: hold the budget and wait before the next
+        attempt, or raise what it is (a refused credential only on 400/401/403)."""
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+        decision = self._decide(status, True, attempt, retry_after)
+        if decision.hold is not None:
+            self.budget.hold(decision.hold)
+        if decision.retry:
+            if decision.hold is None:
+                await self._clock.sleep(decision.delay)
+            return
+        cause = error_from_response(
+            method="POST",
+            path=path,
+            status=status,
+            body=_json_or_none(response),
+            request_id=response.headers.get("x-request-id"),
+            retry_after=retry_after,
+        )
+        transient = status == 429 or is_server_error(status)
+        cls: type[AuraError] = AuraTokenError
+        if status == 429:
+            cls = AuraRateLimited
+        elif is_server_error(status):
+            cls = AuraServerError
+        elif status not in (400, 401, 403):
+            cls = AuraUnexpectedResponse
+        hint = (
+            "the client id or secret is wrong, or the credential was deleted"
+            if status == 401
+            else cause.message
+        )
+        raise cls(
+            f"token request refused: {hint}" if cls is AuraTokenError else f"token request: {hint}",
+            method="POST",
+            path=path,
+            status=status,
+            reason=cause.reason,
+            messages=cause.messages,
+            request_id=cause.request_id,
+            retry_after=decision.delay if transient else None,
+        )
+
+
+def _token_from(response: httpx.Response, path: str) -> TokenResponse:
+    try:
+        return TokenResponse.model_validate(response.json())
+    except ValueError:
+        raise AuraUnexpectedResponse(
+            "token endpoint returned an unreadable body",
+            method="POST",
+            path=path,
+            status=response.status_code,
+        ) from None
 
 
 def _transport_kind(exc: httpx.TransportError) -> str:

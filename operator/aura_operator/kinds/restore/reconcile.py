@@ -27,6 +27,7 @@ from aura_operator.aura import (
     AuraError,
     AuraNotFound,
     AuraOutcomeUnknown,
+    Instance,
     SnapshotStatus,
 )
 from aura_operator.kinds.instance.model import AuraInstance
@@ -308,15 +309,50 @@ async def _send(
     track(bp, r, target, mode)
     base = {**status, "phase": mode}
     try:
-        if plan.source_instance_id:
-            result = await aura.overwrite_instance(
-                instance_id,
-                source_instance_id=plan.source_instance_id,
-                source_snapshot_id=plan.snapshot_id,
-            )
-        else:
-            result = await aura.restore_snapshot(instance_id, plan.snapshot_id or "")
-    except AuraOutcomeUnknown as exc:
+        result = await _post(aura, instance_id, plan)
+    except AuraError as exc:
+        return _not_accepted(r, bp, target, instance_id, plan, exc, base, intent)
+    seen = result.status in IN_PROGRESS
+    what = f"from instance {plan.source_instance_id}" if plan.source_instance_id else "in place"
+    bp.events.event(
+        "Normal",
+        mode,
+        f"Aura accepted the {mode.lower()} of {instance_id} {what}"
+        + (f" (snapshot {plan.snapshot_id})" if plan.snapshot_id else ""),
+    )
+    outcome = wait(f"Aura is {mode.lower()} the instance", poll, mode)
+    outcome.status = {
+        **base,
+        "restore": {**intents.accepted_record(intent), "seen": seen},
+    }
+    return outcome
+
+
+async def _post(aura: AuraClient, instance_id: str, plan: Plan) -> Instance:
+    """`POST .../overwrite` (from another instance) or `.../restore` (a snapshot), once."""
+    if plan.source_instance_id:
+        return await aura.overwrite_instance(
+            instance_id,
+            source_instance_id=plan.source_instance_id,
+            source_snapshot_id=plan.snapshot_id,
+        )
+    return await aura.restore_snapshot(instance_id, plan.snapshot_id or "")
+
+
+def _not_accepted(
+    r: AuraRestore,
+    bp: BackupPass,
+    target: AuraInstance,
+    instance_id: str,
+    plan: Plan,
+    exc: AuraError,
+    base: dict[str, Any],
+    intent: dict[str, Any],
+) -> Outcome:
+    """The restore or overwrite got no answer (keep the intent, watch the target), Aura was
+    busy (try again), or refused it (fail, or retry what is transient)."""
+    poll, mode = bp.ctx.settings.poll_interval, plan.mode
+    if isinstance(exc, AuraOutcomeUnknown):
         if "size-disparity" in (exc.reason or "") or "smaller database" in exc.message:
             track(bp, r, target, None)
             return fail(
@@ -331,35 +367,20 @@ async def _send(
         outcome = wait(message, poll, mode)
         outcome.status = {**base, "restore": intents.unanswered_record(intent)}
         return outcome
-    except AuraConflict as exc:
+    if isinstance(exc, AuraConflict):
         outcome = wait(f"Aura is busy ({exc.message}); trying again", poll, mode)
         outcome.status = {**base, "restore": None}
         return outcome
-    except AuraError as exc:
-        verdict = classify(exc)
-        if (
-            verdict.terminal
-            or verdict.reason == SyncedReason.INVALID_SPEC
-            or isinstance(exc, AuraNotFound)
-        ):
-            track(bp, r, target, None)
-            return fail(bp, f"Aura refused the {mode.lower()}: {exc.message}", restore=None)
-        outcome = from_verdict(verdict, bp.events)
-        outcome.status = {**base, "restore": None}
-        return outcome
-    seen = result.status in IN_PROGRESS
-    what = f"from instance {plan.source_instance_id}" if plan.source_instance_id else "in place"
-    bp.events.event(
-        "Normal",
-        mode,
-        f"Aura accepted the {mode.lower()} of {instance_id} {what}"
-        + (f" (snapshot {plan.snapshot_id})" if plan.snapshot_id else ""),
-    )
-    outcome = wait(f"Aura is {mode.lower()} the instance", poll, mode)
-    outcome.status = {
-        **base,
-        "restore": {**intents.accepted_record(intent), "seen": seen},
-    }
+    verdict = classify(exc)
+    if (
+        verdict.terminal
+        or verdict.reason == SyncedReason.INVALID_SPEC
+        or isinstance(exc, AuraNotFound)
+    ):
+        track(bp, r, target, None)
+        return fail(bp, f"Aura refused the {mode.lower()}: {exc.message}", restore=None)
+    outcome = from_verdict(verdict, bp.events)
+    outcome.status = {**base, "restore": None}
     return outcome
 
 

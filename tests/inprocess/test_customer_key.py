@@ -117,3 +117,18 @@ async def test_force_finalize_releases_the_key_without_deleting_it(h: Harness) -
     assert "ForceFinalized" in attempt.reasons()
     assert key_id in h.sim.state.keys
     assert h.requests("DELETE") == []
+
+
+async def test_a_key_annotated_skip_is_left_alone_like_every_kind(h: Harness) -> None:
+    """`reconcile: skip` is the controller's, so a key honours it as an instance does."""
+    h.kube.add_object(
+        KEYS,
+        KEY_KIND,
+        NS,
+        "orders-key",
+        KEY_SPEC,
+        annotations={"aura-operator.dev/reconcile": "skip"},
+    )
+    paused = await _pass(h)
+    assert paused.condition("Synced")["reason"] == "ReconcilePaused"
+    assert h.requests() == []

@@ -21,11 +21,8 @@ KINDS = sorted(p.name for p in (OPERATOR / "kinds").iterdir() if (p / "__init__.
 
 #: runtime module -> kind modules it still imports, and why.
 KNOWN_RUNTIME_IMPORTS = {
-    # The process-wide context holds the AuraInstance's Secret store and list sweep.
-    "runtime/context.py": {
-        "aura_operator.kinds.instance.connection_secret",
-        "aura_operator.kinds.instance.sweep",
-    },
+    # The process-wide context holds the AuraInstance's Secret store.
+    "runtime/context.py": {"aura_operator.kinds.instance.connection_secret"},
     # Credential resolution reads AuraCredential objects (every kind names one).
     "runtime/credentials.py": {"aura_operator.kinds.credential.model"},
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura_operator.kinds.instance.sweep import MISSING, RENAMED, Tracked, decide
+from aura_operator.runtime.sweep import MISSING, RENAMED, Tracked, decide
 
 
 def tracked(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aura_operator.aura import CredentialRegistry
 from aura_operator.kinds.instance.connection_secret import SecretStore
-from aura_operator.kinds.instance.sweep import Sweeps
 from aura_operator.kube.api import KubeApi
 from aura_operator.runtime.active_restores import ActiveRestores
 from aura_operator.runtime.credentials import Credentials
@@ -19,6 +18,7 @@ from aura_operator.runtime.metrics import Metrics
 from aura_operator.runtime.object_state import ObjectStates
 from aura_operator.runtime.schedule import DriftScheduler, TransitionTimes
 from aura_operator.runtime.settings import Settings
+from aura_operator.runtime.sweep import Sweeps
 from aura_operator.runtime.tenants import TenantCache
 
 

@@ -147,3 +147,12 @@ class AuraInstance(BaseModel):
     @property
     def force_finalize(self) -> bool:
         return self.annotations.get(ANNOTATION_FORCE_FINALIZE, "").strip().lower() == "true"
+
+
+def wanted_name(obj: AuraInstance) -> str | None:
+    """The Aura name the operator keeps this object's instance at (None: it keeps none). The
+    derived default is for instances the operator creates; an adopted instance keeps its own
+    name unless spec.name asks for another (as reconcile's PATCH does)."""
+    if obj.observe_only:
+        return None
+    return obj.spec.name if obj.spec.instance_id else obj.aura_name

@@ -23,8 +23,7 @@ from aura_operator.aura import (
 from aura_operator.kinds.instance.connection_secret import ConnectionInfo
 from aura_operator.kinds.instance.create import create_or_recover, invalid_spec
 from aura_operator.kinds.instance.instance_pass import InstancePass
-from aura_operator.kinds.instance.model import AuraInstance
-from aura_operator.kinds.instance.sweep import wanted_name
+from aura_operator.kinds.instance.model import AuraInstance, wanted_name
 from aura_operator.kinds.instance.upgrade import finished as upgrade_finished
 from aura_operator.kinds.instance.upgrade import upgrade, wants_upgrade
 from aura_operator.kinds.instance.validation import (

@@ -14,10 +14,9 @@ import kopf
 
 from aura_operator.aura import SETTLED_STATUSES
 from aura_operator.kinds.instance.delete import finalize
-from aura_operator.kinds.instance.model import KIND, PLURAL, AuraInstance
+from aura_operator.kinds.instance.model import KIND, PLURAL, AuraInstance, wanted_name
 from aura_operator.kinds.instance.planning import observe, plan
 from aura_operator.kinds.instance.reconcile import reconcile
-from aura_operator.kinds.instance.sweep import wanted_name
 from aura_operator.kube.api import KubeError
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization, Kind, Pass, Watch

@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aura_operator.aura import AuraClient, Priority
-from aura_operator.kinds.instance.model import AuraInstance
 from aura_operator.runtime.leader import Leadership
 from aura_operator.runtime.metrics import Metrics
 from aura_operator.runtime.outcome import backoff
@@ -34,15 +33,6 @@ logger = logging.getLogger(__name__)
 
 MISSING = "missing"
 RENAMED = "renamed"
-
-
-def wanted_name(obj: AuraInstance) -> str | None:
-    """The Aura name the operator keeps this object's instance at (None: it keeps none). The
-    derived default is for instances the operator creates; an adopted instance keeps its own
-    name unless spec.name asks for another (as reconcile's PATCH does)."""
-    if obj.observe_only:
-        return None
-    return obj.spec.name if obj.spec.instance_id else obj.aura_name
 
 
 @dataclass

@@ -16,7 +16,14 @@ from aura_operator.context import OperatorContext
 from aura_operator.objects import ObjectState
 from aura_operator.outcome import Outcome, backoff
 from aura_operator.resource import AuraInstance, Condition
-from aura_operator.status import READY, SYNCED, ConditionUpdate, merge_conditions, now_iso
+from aura_operator.status import (
+    READY,
+    SYNCED,
+    ConditionUpdate,
+    merge_conditions,
+    micro_iso,
+    now_iso,
+)
 
 
 def _learn(
@@ -172,6 +179,15 @@ async def apply_outcome(
     _time_to_ready(ctx, obj, patch, now)
     ctx.metrics.set_state(obj.ref.uid, patch.get("state", obj.status.state))
     current = obj.status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    if changes(current, patch):
+    changed = changes(current, patch)
+    # observedAt moves with every change, and with this process's first observation of the
+    # object: a status from before a restart then stays recognisably old until the new leader
+    # has read the instance. Drift reads that find nothing new write nothing (at N objects, a
+    # write per read would be N status writes per drift interval for no news).
+    if outcome.observed_at is not None and (changed or not state.observed):
+        patch["observedAt"] = micro_iso(outcome.observed_at)
+        state.observed = True
+        changed = True
+    if changed:
         await ctx.kube.patch_status(obj.ref.namespace, obj.ref.name, patch)
     return delay

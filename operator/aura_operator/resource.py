@@ -135,6 +135,7 @@ class AuraInstanceStatus(StatusModel):
     upgrade: UpgradeIntent | None = None
     applied: AppliedSettings | None = None
     drift_interval_seconds: int | None = None
+    observed_at: str | None = None
 
 
 class ObjectRef(BaseModel):

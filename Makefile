@@ -39,8 +39,12 @@ WITH_TOOLS = if [ -z "$$AURA_TOOLS" ]; then \
 	AURA_TOOLS=$$(hack/tools.sh) || exit 1; export AURA_TOOLS; \
 	echo "AURA_TOOLS=$$AURA_TOOLS"; fi;
 
+# Test workers (pytest-xdist): each runs its share of the tests and starts its own control plane
+# when it gets an e2e test. PYTEST_WORKERS=0 runs everything in this one process.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest
+	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -49,7 +53,7 @@ contract: $(STAMP)
 	$(BIN)/pytest tests/contract
 
 e2e: $(STAMP)
-	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest tests/e2e
+	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest -n $(PYTEST_WORKERS) tests/e2e
 
 ## install: the Helm chart, deploy/, the Dockerfile and the Argo CD health check (seconds)
 install: $(STAMP)

@@ -7,9 +7,11 @@
 #   export KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 #
 #   usage: hack/envtest.sh [DEST]   (default: ${XDG_CACHE_HOME:-$HOME/.cache}/envtest/k8s-1.20.2-r2)
+#          hack/envtest.sh --check [DEST]   (exit 0 if DEST holds a working v1.20.2 build; never builds)
 #
 # The cache lives outside the repository and is shared with ../shared/envtest/build-envtest.sh
-# (same default directory). With the binaries in place it prints DEST and does nothing else.
+# (same default directory). With the binaries in place, running and reporting v1.20.2, it prints
+# DEST and does nothing else; a cache that fails that check is rebuilt.
 # Otherwise it needs a Debian 12 (bookworm) machine, root or sudo, ~1.5 GB of memory and about
 # five minutes on two cores. Progress goes to stderr; stdout carries only the directory.
 set -euo pipefail
@@ -19,19 +21,37 @@ DEB_VERSION=1.20.5+really1.20.2-1.1+deb12u1
 # Bumped when the build changes, so that a cache from an older build is not taken for this one
 # (r2: the API server's /version says v1.20.2, which helm's kubeVersion check needs).
 BUILD=r2
+CHECK_ONLY=false
+if [[ ${1:-} == --check ]]; then
+  CHECK_ONLY=true
+  shift
+fi
 DEST=${1:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/envtest/k8s-$VERSION-$BUILD}
 BINARIES=(etcd kube-apiserver kube-controller-manager)
 
 log() { echo "envtest: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# Every binary present and running, and the two Kubernetes ones reporting v$VERSION. Each
+# version is captured first and matched afterwards: `cmd --version | grep -q` under pipefail
+# fails whenever grep exits at its match before cmd has finished writing (SIGPIPE, issue 17).
 have_all() {
-  local b
-  for b in "${BINARIES[@]}"; do [[ -x $1/$b ]] || return 1; done
+  local b out
+  for b in "${BINARIES[@]}"; do
+    [[ -x $1/$b ]] || return 1
+    out=$("$1/$b" --version 2>&1) || return 1
+    if [[ $b == kube-* && $out != *"Kubernetes v$VERSION"* ]]; then
+      log "$1/$b reports '${out%%$'\n'*}', not Kubernetes v$VERSION"
+      return 1
+    fi
+  done
 }
 
 if have_all "$DEST"; then
   echo "$DEST"
   exit 0
+fi
+if $CHECK_ONLY; then
+  die "$DEST does not hold a working v$VERSION build"
 fi
 
 # One build at a time per cache directory (two CI jobs, or `make` run twice in parallel): the
@@ -122,9 +142,7 @@ for cmd in kube-apiserver kube-controller-manager; do
   (cd "$src" && go build -ldflags "$ldflags" -o "$stage/$cmd" "./cmd/$cmd")
 done
 cp "$(command -v etcd)" "$stage/etcd"
-for b in "${BINARIES[@]}"; do
-  "$stage/$b" --version >/dev/null 2>&1 || die "the built $b does not run"
-done
+have_all "$stage" || die "the built binaries do not run or do not report v$VERSION"
 
 # Move into place only when complete, so an interrupted build never looks like a cached one.
 rm -rf "$DEST"

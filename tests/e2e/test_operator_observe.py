@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness.aura_env import AuraEnv, condition, is_true, settled, synced
+from tests.harness.aura_env import AuraEnv, condition, is_true, observed_since, settled, synced
 
 pytestmark = pytest.mark.e2e
 
@@ -221,8 +221,11 @@ def test_instance_paused_outside_kubernetes_is_resumed(aura_env: AuraEnv) -> Non
     aura_env.sim("POST", f"/_sim/instances/{instance_id}/console", {"action": "pause"})
     message = aura_env.wait_event("orders", "DriftDetected")
     assert instance_id in message and "resum" in message
+    # Read after the pause: the status from before it says running too (issue 17).
     obj = aura_env.wait_for(
-        "orders", lambda o: settled(o) and o["status"]["state"] == "running", what="running again"
+        "orders",
+        lambda o: observed_since(o, changed) and settled(o) and o["status"]["state"] == "running",
+        what="running again",
     )
     assert condition(obj, "Ready")["reason"] == "Available"
     assert sim_instance(aura_env, instance_id)["status"] == "running"
@@ -249,9 +252,10 @@ def test_instance_resized_outside_kubernetes_is_resized_back(aura_env: AuraEnv) 
         ),
         what="memory back to 2GB in Aura",
     )
+    # Read after the resize: the status from before it says 2GB too (issue 17).
     obj = aura_env.wait_for(
         "orders",
-        lambda o: settled(o) and o["status"].get("memory") == "2GB",
+        lambda o: observed_since(o, changed) and settled(o) and o["status"].get("memory") == "2GB",
         what="status memory 2GB",
     )
     assert obj["status"]["state"] == "running"

@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.harness.aura_env import BASE_SPEC, AuraEnv, condition, is_true, settled, synced
+from tests.harness.aura_env import (
+    BASE_SPEC,
+    AuraEnv,
+    condition,
+    is_true,
+    observed_since,
+    settled,
+    synced,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -347,12 +355,18 @@ def test_restart_re_examines_every_object_within_the_budget_and_creates_nothing_
         AURA_OPERATOR_REQUESTS_PER_MINUTE="60", AURA_OPERATOR_REQUEST_BURST="3"
     )
 
+    # Only a status observed after the restart counts: the one written before it still says
+    # running (issue 17), and Aura may not have seen the resume yet.
     aura_env.wait_for(
-        "alpha", lambda o: settled(o) and o["status"]["state"] == "running", what="alpha resumed"
+        "alpha",
+        lambda o: observed_since(o, restarted) and settled(o) and o["status"]["state"] == "running",
+        what="alpha read after the restart and resumed",
     )
     assert ids["alpha"] in aura_env.wait_event("alpha", "DriftDetected")
     aura_env.wait_for(
-        "bravo", lambda o: settled(o) and o["status"]["memory"] == "4GB", what="bravo resized"
+        "bravo",
+        lambda o: observed_since(o, restarted) and settled(o) and o["status"]["memory"] == "4GB",
+        what="bravo read after the restart and resized",
     )
 
     def all_read() -> bool:  # every object is read again after the restart

@@ -132,17 +132,18 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
             aura_env.apply(f"{team}{i}", spec)
     for i in range(3):  # team-a's creates may wait out Aura's holds: not waited for
         aura_env.wait_ready(f"b{i}", timeout=60)
-    window = time.time()
-    time.sleep(20)  # the load itself: six instances read as often as the budgets allow
-    requests = aura_env.sim_requests_since(window, client_id=None)
-    by_team = {t: [r for r in requests if r["client_id"] == f"team-{t}"] for t in ("a", "b")}
-    statuses = {t: [r["status"] for r in by_team[t]] for t in by_team}
     # team-a exceeds what Aura allows it (and waits out the holds since)...
-    assert 429 in [r["status"] for r in aura_env.sim_requests_since(started, client_id="team-a")]
-    assert 429 not in statuses["b"]  # ... and team-b never sees it
+    aura_env.wait_until(
+        lambda: (
+            429 in [r["status"] for r in aura_env.sim_requests_since(started, client_id="team-a")]
+        ),
+        what="team-a's requests beyond what Aura allows it",
+    )
+    # ... and team-b, under load too (six instances read as often as the budgets allow),
+    # never sees it. That team-b stays within its own 30/min (burst 10) while drift wants far
+    # more is counted over a window in the in-process layer, at time scale
+    # (tests/inprocess/test_platform.py, test_a_credentials_budget_holds_under_load...).
     assert 429 not in [r["status"] for r in aura_env.sim_requests_since(started, "team-b")]
-    # team-b stays within its own 30/min (burst 10) while drift wants far more.
-    assert len(by_team["b"]) <= 10 + 30 * 20 / 60 + 2, len(by_team["b"])
     denied = aura_env.get("denied") or {}
     assert not (denied.get("status") or {}).get("creation")  # nothing was even attempted
 
@@ -161,6 +162,7 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
         "429s counted",
     )
     assert a["status"]["usedBy"] == 3
+    assert 429 not in [r["status"] for r in aura_env.sim_requests_since(started, "team-b")]
 
     # requestsPerMinute changes without a restart.
     aura_env.objects.patch_cluster_custom_object(
@@ -172,10 +174,7 @@ def test_two_credentials_keep_their_own_budgets_and_namespaces(
         lambda c: (c.get("status") or {}).get("requestsPerMinute") == 12,
         "the new budget",
     )
-    slowed = time.time() + 1
-    time.sleep(15)
-    after = aura_env.sim_requests_since(slowed, client_id="team-b")
-    assert len(after) <= 10 + 12 * 15 / 60 + 1, len(after)
+    # That the new budget binds what is sent is counted in the in-process layer, as above.
 
     # Deleting a credential in use is held, with an event naming the users. (A generous budget
     # first, so that the passes queued at 12/min drain before the instances are deleted.)

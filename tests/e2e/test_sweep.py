@@ -132,7 +132,16 @@ def test_a_restart_spends_one_list_and_drift_paced_reads_and_serves_changes_firs
         what="the PATCH of the change made meanwhile",
         timeout=20,
     )
-    time.sleep(10)  # one drift interval and then some: every object re-read once
+    # One drift interval (8 s) after the new process's first request, and then some: every
+    # object re-read once. A request after that point shows the interval is over.
+    aura_env.wait_until(
+        lambda: (
+            (log := aura_env.sim_requests_since(restarted))
+            and log[-1]["time"] >= log[0]["time"] + 9
+        ),
+        what="a request more than one drift interval after the restart",
+        timeout=30,
+    )
     log = aura_env.sim_requests_since(restarted)
     started = log[0]["time"]  # the new process's first request (its token)
     patch_at = next(r["time"] for r in log if _is(r, "PATCH", f"/v1/instances/{ids['db0']}"))

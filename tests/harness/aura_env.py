@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,6 +73,15 @@ def settled(obj: dict[str, Any]) -> bool:
         and synced(obj, "ReconcileSuccess")
         and (obj.get("status") or {}).get("observedGeneration") == obj["metadata"]["generation"]
     )
+
+
+def observed_since(obj: dict[str, Any], since: float) -> bool:
+    """The status describes a read of Aura made at or after `since` (epoch seconds): a status
+    written before an event (a restart, a change in the console) does not pass for one after."""
+    stamp = (obj.get("status") or {}).get("observedAt")
+    if not stamp:
+        return False
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() >= since
 
 
 @dataclass

@@ -7,6 +7,7 @@ only GETs, a drifted one exactly one PATCH back to the spec.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 
 from tests.inprocess.harness import NS, Harness
 
@@ -124,3 +125,46 @@ async def test_adopting_an_unknown_instance_id_is_invalid_spec(h: Harness) -> No
     assert result.delay == h.settings.drift_interval  # looked at again, slowly
     assert h.changes() == []
     assert h.kube.secret(NS, "orders-connection") is None
+
+
+async def test_observed_at_says_when_the_status_was_read_and_a_restart_reads_it_anew(
+    h: Harness,
+) -> None:
+    """Issue 17: a status written before a restart must not pass for a new observation.
+    observedAt moves with every change and with a process's first read; a drift read that
+    finds nothing new writes nothing."""
+    h.apply("orders")
+    first = await h.settle("orders")
+    instance_id = first.status["instanceId"]
+    stamped = first.status["observedAt"]
+    quiet = await h.run_pass("orders")  # a drift read: nothing changed, nothing written
+    assert quiet.status == first.status
+
+    # Down: the instance is paused in the console. The old status still says running and
+    # Ready, with the old observedAt; the new process's first pass reads it and says so.
+    h.sim.console(instance_id, "pause")
+    await h.until(lambda: h.sim_status(instance_id) == "paused", what="the console's pause")
+    before_restart = datetime.now(UTC)
+    assert h.obj("orders")["status"]["state"] == "running"
+    restarted = h.add_replica()
+    seen = await h.run_pass("orders", replica=restarted)
+    assert seen.status["state"] == "resuming"  # what it read, and the resume it requested
+    assert seen.condition("Ready")["status"] == "False"
+    assert seen.status["observedAt"] > stamped
+    assert parse(seen.status["observedAt"]) >= before_restart
+
+    # A restart that finds nothing new still stamps its first read, once.
+    await h.settle("orders")
+    again = h.add_replica()
+    settled = h.obj("orders")["status"]
+    read_anew = await h.run_pass("orders", replica=again)
+    assert read_anew.status["observedAt"] > settled["observedAt"]
+    assert {k: v for k, v in read_anew.status.items() if k != "observedAt"} == {
+        k: v for k, v in settled.items() if k != "observedAt"
+    }
+    quiet = await h.run_pass("orders", replica=again)
+    assert quiet.status == read_anew.status
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

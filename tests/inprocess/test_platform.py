@@ -3,6 +3,8 @@ finalizer, and an AuraInstance that waits for its key (fake Kubernetes, real sim
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from aura_operator.kinds.credential.registration import credential_status
@@ -11,7 +13,8 @@ from aura_operator.kinds.customer_key.model import PLURAL as KEYS
 from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
 from aura_operator.runtime.credential_usage import User
 from aura_simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
-from tests.inprocess.harness import NS, Harness, add_credential, condition
+from aura_simulator.gateway import RequestRecord
+from tests.inprocess.harness import NS, Harness, add_credential, condition, harness
 
 CREDENTIALS = "auracredentials"
 ENTERPRISE = {
@@ -126,3 +129,59 @@ async def test_a_key_where_the_tier_or_region_is_not_offered_is_refused_before_a
     result = await h.run_pass("tier")
     assert result.condition("Synced")["message"].startswith("spec.customerManagedKeyId")
     assert h.posts() == []
+
+
+#: The budget tests run the e2e platform test's windows (20 s and 15 s) at 20 times the rate for
+#: a twentieth of the time: the same number of requests, the same bounds, one second of waiting.
+BUDGET_SCALE = 20
+
+
+async def _load(h: Harness, names: list[str], seconds: float) -> None:
+    """Each object read back to back for `seconds`, as drift would if the budget let it."""
+    stop = time.monotonic() + seconds
+
+    async def reads(name: str) -> None:
+        while time.monotonic() < stop:
+            await h.run_pass(name, background=True)
+            await asyncio.sleep(0)  # a pass the budget refused inline still yields
+
+    await asyncio.gather(*(reads(name) for name in names))
+
+
+def _sent_since(h: Harness, since: float) -> list[RequestRecord]:
+    return [r for r in h.sim.requests if r.time >= since and r.client_id == DEMO_CLIENT_ID]
+
+
+async def test_a_credentials_budget_holds_under_load_and_a_new_rate_applies_at_once() -> None:
+    """From tests/e2e/test_platform.py (issue 17): a credential's requestsPerMinute and burst
+    bound what its objects send while they want far more, and a changed requestsPerMinute binds
+    at once, without a restart."""
+    rate, burst = 30 * BUDGET_SCALE, 10
+    async with harness(request_burst=burst) as h:
+        add_credential(h, allowedNamespaces={}, requestsPerMinute=rate)
+        names = [f"b{i}" for i in range(3)]
+        for name in names:
+            h.apply(name, ENTERPRISE, credentialRef={"name": "team-a"})
+        for name in names:
+            await h.settle(name)
+        assert h.ctx.rate(DEMO_CLIENT_ID) == rate
+
+        window = time.time()
+        seconds = 20 / BUDGET_SCALE
+        await _load(h, names, seconds)
+        sent = _sent_since(h, window)
+        assert len(sent) <= burst + rate * seconds / 60 + 2, len(sent)
+        assert len(sent) >= rate * seconds / 60 / 2, "the load did not reach the budget"
+        assert 429 not in [r.status for r in sent]
+
+        # requestsPerMinute changes: the credential's watch hands the new body over.
+        slower = 12 * BUDGET_SCALE
+        body = h.kube.object(CREDENTIALS, "", "team-a")
+        body["spec"]["requestsPerMinute"] = slower
+        h.ctx.credentials.remember_credential(body)
+        assert h.ctx.rate(DEMO_CLIENT_ID) == slower
+        slowed = time.time()
+        seconds = 15 / BUDGET_SCALE
+        await _load(h, names, seconds)
+        after = _sent_since(h, slowed)
+        assert len(after) <= burst + slower * seconds / 60 + 1, len(after)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import kopf
 import pytest
 
@@ -74,16 +77,58 @@ def test_run_refuses_both_scopes(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not allowed with" in capsys.readouterr().err
 
 
-def test_every_setting_is_documented_in_the_configuration_reference() -> None:
-    from pathlib import Path
+CONFIGURATION = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
-    readme = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
-    missing = []
-    for name, field in Settings.model_fields.items():
-        names = [f"AURA_OPERATOR_{name.upper()}"]
-        alias = field.validation_alias
-        if alias is not None:
-            names = [str(choice) for choice in getattr(alias, "choices", [alias])]
-        if not any(f"`{n}`" in readme for n in names):
-            missing.append(names[0])
+
+def _variables(name: str) -> list[str]:
+    """The environment variables a setting is read from (its aliases, else the prefixed name)."""
+    alias = Settings.model_fields[name].validation_alias
+    if alias is None:
+        return [f"AURA_OPERATOR_{name.upper()}"]
+    return [str(choice) for choice in getattr(alias, "choices", [alias])]
+
+
+def _documented_default(name: str) -> str:
+    default = Settings.model_fields[name].default
+    if default is None:
+        return "—"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default)
+
+
+def _table_rows() -> list[tuple[list[str], str]]:
+    """(variables, default) of each row of the configuration table."""
+    rows = []
+    for line in CONFIGURATION.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `"):
+            continue
+        variable, default = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        rows.append((re.findall(r"`([A-Z_]+)`", variable), default.strip("`")))
+    return rows
+
+
+def test_the_configuration_table_lists_every_setting_exactly_once() -> None:
+    rows = _table_rows()
+    by_variable = {v: n for n in Settings.model_fields for v in _variables(n)}
+    unknown = [v for variables, _ in rows for v in variables if v not in by_variable]
+    assert not unknown, f"docs/configuration.md lists variables no setting reads: {unknown}"
+    # A row may document several settings (the client id and secret); each setting one row.
+    documented = [n for variables, _ in rows for n in {by_variable[v] for v in variables}]
+    twice = sorted({n for n in documented if documented.count(n) > 1})
+    assert not twice, f"docs/configuration.md lists these settings more than once: {twice}"
+    missing = [_variables(n)[0] for n in Settings.model_fields if n not in documented]
     assert not missing, f"docs/configuration.md lacks settings: {missing}"
+
+
+def test_the_configuration_table_shows_each_default() -> None:
+    by_variable = {v: n for n in Settings.model_fields for v in _variables(n)}
+    wrong = {
+        variable: (default, _documented_default(by_variable[variable]))
+        for variables, default in _table_rows()
+        for variable in variables
+        if default != _documented_default(by_variable[variable])
+    }
+    assert not wrong, f"documented default != Settings' default: {wrong}"

@@ -89,6 +89,12 @@ def now_iso(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def micro_iso(when: datetime) -> str:
+    """RFC 3339 with microseconds (Kubernetes' MicroTime): for observation times, which a
+    reader compares with events less than a second apart (a restart, a change)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass(frozen=True)
 class ConditionUpdate:
     type: str

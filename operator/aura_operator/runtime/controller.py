@@ -42,6 +42,7 @@ from aura_operator.runtime.conditions import (
     ReadyReason,
     SyncedReason,
     merge_conditions,
+    micro_iso,
 )
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.credential_usage import User
@@ -282,7 +283,16 @@ async def write_status(
     patch.update(extra)
     if kind.observe is not None:
         kind.observe(ctx, p.obj, patch, p.now)
-    if changes(current, patch):
+    changed = changes(current, patch)
+    # observedAt moves with every change, and with this process's first observation of the
+    # object: a status from before a restart then stays recognisably old until the new leader
+    # has read the object (issue 17). Drift reads that find nothing new write nothing (at N
+    # objects, a write per read would be N status writes per drift interval for no news).
+    if outcome.observed_at is not None and (changed or not state.observed):
+        patch["observedAt"] = micro_iso(outcome.observed_at)
+        state.observed = True
+        changed = True
+    if changed:
         await ctx.kube.patch_object_status(kind.plural, ref.namespace, ref.name, patch)
     return delay
 

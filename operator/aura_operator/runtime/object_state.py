@@ -34,6 +34,8 @@ class ObjectState:
     """When the last GET of the instance answered (monotonic), and how long it took with its
     wait for the budget: a read that queued long tells little about when a state ended."""
     read_took: float = 0.0
+    observed: bool = False
+    """This process has written an observation of the instance into `status.observedAt`."""
     busy_at: float = 0.0
     """When a GET last found the instance still in its transient state (monotonic)."""
     _password: tuple[str, SecretStr] | None = None

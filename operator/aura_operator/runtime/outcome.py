@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from aura_operator.runtime.classify import Verdict
@@ -53,6 +54,11 @@ class Outcome:
     """This pass started the transient state (its duration can be learnt)."""
     drift: bool = False
     """The instance is settled: the next read is a drift read, planned by DriftScheduler."""
+    observed_at: datetime | None = None
+    """When the read of Aura that `status` describes answered (None: this pass read nothing).
+    The controller writes it as `status.observedAt` with every status change and with the
+    first observation after the operator starts (issue 17), so that a status written before a
+    restart never passes for a new observation."""
     stale: bool = False
     """The object changed under this pass (a conditional write lost to another writer): write
     nothing, since this pass's view is out of date, and read the object again at once."""

@@ -92,6 +92,7 @@ class AuraInstanceStatus(StatusModel):
     upgrade: Intent | None = None
     applied: AppliedSettings | None = None
     drift_interval_seconds: int | None = None
+    observed_at: str | None = None
 
 
 class AuraInstance(BaseModel):

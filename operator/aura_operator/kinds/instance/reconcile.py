@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -84,16 +85,27 @@ def _ready(state: str | None) -> ConditionUpdate:
 
 
 async def observe(p: InstancePass) -> Outcome:
-    obj, ctx, events = p.obj, p.ctx, p.events
-    instance_id = obj.instance_id or ""
+    """Read the instance and act on what was read; the outcome says when the read answered."""
+    instance_id = p.obj.instance_id or ""
     with p.client.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
         asked = time.monotonic()
         try:
             instance = await p.client.get_instance(instance_id)
         except AuraNotFound:
-            return await _gone(p, instance_id)
+            gone_at = datetime.now(UTC)
+            outcome = await _gone(p, instance_id)
+            outcome.observed_at = gone_at
+            return outcome
+    observed_at = datetime.now(UTC)
     p.state.read_at = time.monotonic()
     p.state.read_took = p.state.read_at - asked
+    outcome = await _observed(p, instance)
+    outcome.observed_at = observed_at
+    return outcome
+
+
+async def _observed(p: InstancePass, instance: Instance) -> Outcome:
+    obj, ctx, events = p.obj, p.ctx, p.events
     # The list sweep watches this instance's existence and name from now on (sweep.py).
     ctx.sweeps.track(obj.ref.uid, p.client, instance.id, wanted_name(obj), instance.status)
 

@@ -68,18 +68,19 @@ async def test_get_or_create_is_202_then_200_then_409(sim: Simulator, api: Api) 
 async def test_lifecycle_creating_ready_then_expired_after_the_ttl(
     sim: Simulator, api: Api
 ) -> None:
-    # 60 s of creating and a 2 min TTL are 60 ms and 120 ms at the tests' time scale.
-    response = await api.post(SESSIONS, json=standalone(ttl="2m"))
+    # 60 s of creating and a 10 min TTL are 60 ms and 600 ms at the tests' time scale (the
+    # exact instants are in test_simulator_session_clock.py).
+    response = await api.post(SESSIONS, json=standalone(ttl="10m"))
     session_id = response.json()["data"]["id"]
-    assert await status_of(api, session_id) == "Creating"
+    assert response.json()["data"]["status"] == "Creating"
     await eventually(lambda: sim.session_status(session_id) == "Ready", what="Ready")
     body = (await api.get(f"{SESSIONS}/{session_id}")).json()["data"]
-    assert body["ttl"] == "2m0s" and body["host"].startswith(session_id)
+    assert body["ttl"] == "10m0s" and body["host"].startswith(session_id)
     assert body["expiry_date"] > body["created_at"]
     await eventually(lambda: sim.session_status(session_id) == "Expired", what="Expired")
     assert await status_of(api, session_id) == "Expired"
     # An expired session is still found by its name (200, status Expired) until deleted.
-    again = await api.post(SESSIONS, json=standalone(ttl="2m"))
+    again = await api.post(SESSIONS, json=standalone(ttl="10m"))
     assert (again.status_code, again.json()["data"]["status"]) == (200, "Expired")
 
 
@@ -195,7 +196,7 @@ async def test_admin_expires_fails_and_keeps_sessions_alive(sim: Simulator, api:
     fine = await ready(sim, api, name="fine")  # the count was 1
     assert sim.session_status(fine["id"]) == "Ready"
 
-    kept = await ready(sim, api, name="kept", ttl="1m")  # 60 ms at the tests' time scale
+    kept = await ready(sim, api, name="kept", ttl="5m")  # 300 ms at the tests' time scale
     await eventually(lambda: sim.session_status(kept["id"]) == "Expired", what="idle expiry")
     sim.force_session_status(kept["id"], "Ready")
     assert await status_of(api, kept["id"]) == "Ready"

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from aura_operator.aura import GdsSession, SessionStatus
+from aura_operator.aura.client import route_of
 from aura_operator.aura.sessions import format_duration, parse_differences, parse_duration
 
 
@@ -75,3 +76,12 @@ def test_the_differences_of_a_conflict() -> None:
     )
     assert parse_differences(message) == (("Memory", "8GB", "4GB"), ("TTL", "1h0m0s", "30m0s"))
     assert parse_differences("something else") == ()
+
+
+def test_session_ids_do_not_become_metric_labels() -> None:
+    assert route_of("/v1/graph-analytics/sessions/s-04de43fe-67ab-4") == (
+        "/v1/graph-analytics/sessions/{id}"
+    )
+    assert route_of("/v1/graph-analytics/sessions/sizing") == "/v1/graph-analytics/sessions/sizing"
+    assert route_of("/v1/graph-analytics/sessions") == "/v1/graph-analytics/sessions"
+    assert route_of("/v1/tenants/t/metrics-integration") == "/v1/tenants/{id}/metrics-integration"

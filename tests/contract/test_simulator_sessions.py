@@ -200,6 +200,10 @@ async def test_admin_expires_fails_and_keeps_sessions_alive(sim: Simulator, api:
     await eventually(lambda: sim.session_status(kept["id"]) == "Expired", what="idle expiry")
     sim.force_session_status(kept["id"], "Ready")
     assert await status_of(api, kept["id"]) == "Ready"
+    wrong = await api.http.post(f"/_sim/sessions/{kept['id']}/status", json={"status": "Gone"})
+    assert wrong.status_code == 400
+    pinned = await api.http.post(f"/_sim/sessions/{kept['id']}/status", json={"status": "Failed"})
+    assert pinned.json()["status"] == "Failed" and await status_of(api, kept["id"]) == "Failed"
 
 
 async def test_activity_over_http_revives_the_ttl(sim: Simulator, api: Api) -> None:
@@ -214,7 +218,8 @@ async def test_faults_on_the_session_routes(sim: Simulator, api: Api) -> None:
     sim.inject_fault(f"POST {SESSIONS}", status=503)
     refused = await api.post(SESSIONS, json=standalone())
     assert refused.status_code == 503 and sim.state.sessions == {}  # answered instead of the API
-    sim.ambiguous_create(resource="sessions")
+    ambiguous = await api.http.post("/_sim/faults/ambiguous-create", json={"resource": "sessions"})
+    assert ambiguous.status_code == 201 and ambiguous.json()["route"] == f"POST {SESSIONS}"
     lost = await api.post(SESSIONS, json=standalone())
     assert lost.status_code == 502
     (session,) = sim.state.sessions.values()  # the create happened

@@ -20,7 +20,6 @@ from aura_simulator.sessions import (
     SessionRequest,
     SimSession,
     conflict,
-    go_duration,
     parse_session_body,
     session_not_found,
 )
@@ -43,22 +42,8 @@ class SessionState(StateCore):
         match (200), a new one (202), or the SPEC's 409 listing the differences."""
         request = parse_session_body(body)
         placement = self._placement(request, visible)
-        tenant_id = placement["tenant_id"]
-        wanted = {
-            "Memory": request.memory,
-            "TTL": go_duration(request.ttl),
-            "InstanceID": placement["instance_id"] or "",
-            "CloudProvider": placement["cloud_provider"],
-            "Region": placement["region"],
-        }
-        for session in self.sessions.values():
-            if session.name == request.name and session.tenant_id == tenant_id:
-                error = conflict(session, wanted)
-                if error is not None:
-                    raise error
-                return session, False
         now = self.now()
-        session = SimSession(
+        candidate = SimSession(
             id=self._session_id(placement["instance_id"]),
             name=request.name,
             user_id=user_id,
@@ -70,6 +55,13 @@ class SessionState(StateCore):
             failing=self.failing_session_creates > 0,
             **{k: v for k, v in placement.items() if k != "database_uuid"},
         )
+        for session in self.sessions.values():
+            if session.name == candidate.name and session.tenant_id == candidate.tenant_id:
+                error = conflict(session, candidate.parameters())
+                if error is not None:
+                    raise error
+                return session, False
+        session = candidate
         self.failing_session_creates = max(0, self.failing_session_creates - 1)
         self.sessions[session.id] = session
         return session, True

@@ -24,10 +24,12 @@ Routes (bodies are JSON; every field is optional unless marked):
                {"route": "/oauth/token", "status": null, "latency": 60, "duration": 20}
     DELETE /_sim/faults                      all faults;  DELETE /_sim/faults/{id} one
     POST   /_sim/faults/ambiguous-create     {"count": 1, "mode": "502" | "drop" | "timeout",
-                                              "hold": 0}
-             the create happens; after `hold` real seconds the client gets a 502, a dropped
-             connection, or ("timeout", hold > 0) the real 202, too late for its timeout
+                                              "hold": 0, "resource": "instances" | "sessions"}
+             the create (an instance, or a session's get-or-create) happens; after `hold` real
+             seconds the client gets a 502, a dropped connection, or ("timeout", hold > 0) the
+             real answer, too late for its timeout
     POST   /_sim/faults/failed-create        {"count": 1}: creates end in `loading failed`
+    POST   /_sim/faults/failed-session-create  {"count": 1}: session creates end `Failed`
     POST   /_sim/list-lag                    {"seconds": 8, "get_seconds": 8}: instances
              created from now on appear in GET /v1/instances `seconds` real seconds after the
              create, and answer 404 on GET /v1/instances/{id} for `get_seconds` (left as it
@@ -36,6 +38,9 @@ Routes (bodies are JSON; every field is optional unless marked):
     POST   /_sim/instances/{id}/snapshots/{snapshotId}/status   {"status" (required)}
     POST   /_sim/instances/{id}/console      {"action" (required): delete | pause | resume |
                                               resize | rename, "name", "memory", "storage"}
+    POST   /_sim/sessions/{id}/expire        the session is `Expired` now
+    POST   /_sim/sessions/{id}/activity      the session was used now: its TTL starts again
+    POST   /_sim/sessions/{id}/status        {"status" (required): Creating|Ready|Expired|Failed}
     POST   /_sim/tokens/expire               {"client_id"}: expire issued tokens
     GET    /_sim/config;  PATCH /_sim/config  read or change the SimulatorConfig at run time
 """
@@ -51,6 +56,7 @@ from aura_simulator.config import SimulatorConfig
 from aura_simulator.errors import ApiError, bad_request, json_body
 from aura_simulator.faults import Fault, FaultSpec
 from aura_simulator.model import SimInstance
+from aura_simulator.sessions import SimSession
 
 if TYPE_CHECKING:
     from aura_simulator.runtime import Runtime
@@ -64,6 +70,12 @@ class StatusChange(BaseModel):
     status: str
     then: str | None = None
     after: float = Field(default=0.0, ge=0.0)
+
+
+class SessionStatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["Creating", "Ready", "Expired", "Failed"]
 
 
 class ConsoleChange(BaseModel):
@@ -82,6 +94,8 @@ class AmbiguousCreate(BaseModel):
     mode: Literal["502", "drop", "timeout"] = "502"
     #: Real seconds the answer is held after the create happened.
     hold: float = Field(default=0.0, ge=0.0)
+    #: Which create: `POST /v1/instances` or `POST /v1/graph-analytics/sessions`.
+    resource: Literal["instances", "sessions"] = "instances"
 
     @model_validator(mode="after")
     def _check(self) -> AmbiguousCreate:
@@ -104,15 +118,26 @@ def inject(runtime: Runtime, spec: FaultSpec) -> Fault:
     return runtime.faults.add(spec)
 
 
+_CREATE_ROUTES = {
+    "instances": "POST /v1/instances",
+    "sessions": "POST /v1/graph-analytics/sessions",
+}
+
+
 def ambiguous_create(
-    runtime: Runtime, count: int = 1, mode: str = "502", hold: float = 0.0
+    runtime: Runtime,
+    count: int = 1,
+    mode: str = "502",
+    hold: float = 0.0,
+    resource: str = "instances",
 ) -> Fault:
     """The next `count` successful creates take effect, but the client gets, after `hold` real
     seconds, a 502 (gateway body), a dropped connection, or (mode "timeout") the 202 with the
-    password only once its own timeout has passed."""
-    spec = AmbiguousCreate(count=count, mode=mode, hold=hold)
+    password only once its own timeout has passed. `resource="sessions"`: the same for a
+    session's get-or-create (its 200 as well as its 202)."""
+    spec = AmbiguousCreate(count=count, mode=mode, hold=hold, resource=resource)
     fault = FaultSpec(
-        route="POST /v1/instances",
+        route=_CREATE_ROUTES[spec.resource],
         status=502 if spec.mode == "502" else None,
         body="gateway",
         message="Bad Gateway",
@@ -138,6 +163,24 @@ def set_list_lag(runtime: Runtime, seconds: float, get_seconds: float | None = N
 def fail_creates(runtime: Runtime, count: int = 1) -> None:
     """The next `count` creates end in `loading failed` instead of `running`."""
     runtime.state.failing_creates += count
+
+
+def fail_session_creates(runtime: Runtime, count: int = 1) -> None:
+    """The next `count` session creates end `Failed` instead of `Ready`."""
+    runtime.state.failing_session_creates += count
+
+
+def session_change(runtime: Runtime, session_id: str, action: str, status: str = "") -> SimSession:
+    """`expire` (Expired now), `activity` (used now: the TTL starts again) or `status`."""
+    state = runtime.state
+    if action == "expire":
+        session = state.expire_session(session_id)
+    elif action == "activity":
+        session = state.session_activity(session_id)
+    else:
+        session = state.force_session_status(session_id, status)
+    runtime.save()
+    return session
 
 
 def force_status(runtime: Runtime, instance_id: str, change: StatusChange) -> SimInstance:
@@ -222,7 +265,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
 
     async def ambiguous(request: web.Request) -> web.Response:
         spec = _parse(AmbiguousCreate, await json_body(request))
-        fault = ambiguous_create(runtime, spec.count, spec.mode, spec.hold)
+        fault = ambiguous_create(runtime, spec.count, spec.mode, spec.hold, spec.resource)
         return _ok(fault.model_dump(mode="json"), 201)
 
     async def list_lag(request: web.Request) -> web.Response:
@@ -237,6 +280,23 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
             raise bad_request("count must be a positive integer", "count")
         fail_creates(runtime, count)
         return _ok({"failing_creates": runtime.state.failing_creates}, 201)
+
+    async def failed_session_create(request: web.Request) -> web.Response:
+        count = (await json_body(request)).get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise bad_request("count must be a positive integer", "count")
+        fail_session_creates(runtime, count)
+        return _ok({"failing_session_creates": runtime.state.failing_session_creates}, 201)
+
+    def _session_route(action: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            status = ""
+            if action == "status":
+                status = _parse(SessionStatusChange, await json_body(request)).status
+            session = session_change(runtime, request.match_info["sessionId"], action, status)
+            return _ok(runtime.state.session_view(session))
+
+        return handler
 
     async def status(request: web.Request) -> web.Response:
         change = _parse(StatusChange, await json_body(request))
@@ -281,6 +341,9 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
     r.add_delete("/_sim/faults/{faultId}", remove_fault)
     r.add_post("/_sim/faults/ambiguous-create", ambiguous)
     r.add_post("/_sim/faults/failed-create", failed_create)
+    r.add_post("/_sim/faults/failed-session-create", failed_session_create)
+    for action in ("expire", "activity", "status"):
+        r.add_post(f"/_sim/sessions/{{sessionId}}/{action}", _session_route(action))
     r.add_post("/_sim/list-lag", list_lag)
     r.add_post("/_sim/instances/{instanceId}/status", status)
     r.add_post("/_sim/instances/{instanceId}/snapshots/{snapshotId}/status", snapshot_status)

@@ -17,10 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from aura_simulator import admin, key_routes
+from aura_simulator import admin, key_routes, session_routes
 from aura_simulator.errors import ApiError, error_body, json_body
 from aura_simulator.faults import Fault
 from aura_simulator.gateway import RequestRecord, request_id
+from aura_simulator.model import METRICS_TYPES
 from aura_simulator.oauth import CLIENT_ID, RUNTIME, basic, bearer, token
 from aura_simulator.runtime import Runtime
 
@@ -228,11 +229,7 @@ async def get_tenant(request: web.Request) -> web.Response:
 async def metrics_integration(request: web.Request) -> web.Response:
     state = _runtime(request).state
     tenant = state.tenant(request.match_info["tenantId"], _visible(request))
-    eligible = [
-        i
-        for i in state.list_instances(None, tenant.id)
-        if i.type in ("enterprise-db", "business-critical")
-    ]
+    eligible = [i for i in state.list_instances(None, tenant.id) if i.type in METRICS_TYPES]
     if not eligible:  # CLI tenant get.go: 400 when no instance is eligible (not in the SPEC)
         raise ApiError(
             400,
@@ -356,5 +353,6 @@ def build_app(runtime: Runtime) -> web.Application:
     r.add_get("/v1/instances/{instanceId}/snapshots/{snapshotId}", get_snapshot)
     r.add_post("/v1/instances/{instanceId}/snapshots/{snapshotId}/restore", restore_snapshot)
     key_routes.add_routes(app)
+    session_routes.add_routes(app)
     admin.add_routes(app, runtime)
     return app

@@ -103,6 +103,8 @@ class Durations(BaseModel):
     visibility_delay: float = 2.0
     #: A customer-managed key is `pending` this long, then `ready`.
     key_pending: float = 60.0
+    #: A Graph Analytics session is `Creating` this long, then `Ready`.
+    session_creating: float = 60.0
 
 
 class SimulatorConfig(BaseModel):

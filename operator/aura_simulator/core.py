@@ -35,6 +35,7 @@ from aura_simulator.model import (
     snapshot_status,
     snapshot_to_api,
 )
+from aura_simulator.sessions import SimSession
 
 
 class StateCore:
@@ -59,6 +60,10 @@ class StateCore:
         self.failing_creates = 0
         #: Customer-managed keys by id (docs/aura-api.md §3.4; the rules are in state.py).
         self.keys: dict[str, SimKey] = {}
+        #: Graph Analytics sessions by id (docs/aura-api.md §3.5; rules in session_state.py).
+        self.sessions: dict[str, SimSession] = {}
+        #: The next N session creates end `Failed` instead of `Ready`.
+        self.failing_session_creates = 0
 
     # ------------------------------------------------------------------ clock
 
@@ -326,6 +331,8 @@ class StateCore:
         self.deleted.clear()
         self.keys.clear()
         self.failing_creates = 0
+        self.sessions.clear()
+        self.failing_session_creates = 0
 
     def dump(self) -> dict[str, Any]:
         self.settle()
@@ -334,6 +341,8 @@ class StateCore:
             "deleted": {k: v.model_dump(mode="json") for k, v in self.deleted.items()},
             "failing_creates": self.failing_creates,
             "keys": {k: v.model_dump(mode="json") for k, v in self.keys.items()},
+            "sessions": {k: v.model_dump(mode="json") for k, v in self.sessions.items()},
+            "failing_session_creates": self.failing_session_creates,
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -345,3 +354,7 @@ class StateCore:
         }
         self.failing_creates = int(data.get("failing_creates", 0))
         self.keys = {k: SimKey.model_validate(v) for k, v in data.get("keys", {}).items()}
+        self.sessions = {
+            k: SimSession.model_validate(v) for k, v in data.get("sessions", {}).items()
+        }
+        self.failing_session_creates = int(data.get("failing_session_creates", 0))

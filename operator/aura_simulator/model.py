@@ -31,6 +31,10 @@ INSTANCE_STATUSES = TRANSIENT | {"running", "paused", "suspended", "loading fail
 #: The `next_status` of a destroying instance: it disappears.
 GONE = "gone"
 SNAPSHOT_STATUSES = frozenset({"Pending", "InProgress", "Completed", "Failed", "Cancelled"})
+#: The types Aura exports metrics for: Business Critical, Virtual Dedicated Cloud
+#: (`enterprise-db`) and AuraDS Enterprise. Only they carry `metrics_integration_url`, and the
+#: project's metrics-integration endpoint answers 400 without one (docs/aura-api.md §3.1).
+METRICS_TYPES = frozenset({"business-critical", "enterprise-db", "enterprise-ds"})
 
 
 def iso(timestamp: float) -> str:
@@ -148,7 +152,7 @@ class SimInstance(BaseModel):
             body["graph_relationships"] = self.graph_relationships
         else:
             body["storage"] = self.storage
-        if self.type in ("enterprise-db", "business-critical"):
+        if self.type in METRICS_TYPES:
             body["metrics_integration_url"] = (
                 f"https://customer-metrics-api.neo4j.io/api/v1/{self.tenant_id}/{self.id}/metrics"
             )

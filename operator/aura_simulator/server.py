@@ -21,6 +21,7 @@ from aura_simulator.faults import Fault, FaultSpec
 from aura_simulator.gateway import RequestRecord
 from aura_simulator.model import SimInstance
 from aura_simulator.runtime import Runtime
+from aura_simulator.sessions import SimSession
 from aura_simulator.state import SimState
 
 
@@ -118,11 +119,14 @@ class Simulator:
         spec = FaultSpec(route=route, status=None, latency=seconds, count=count, **options)
         return admin.inject(self.runtime, spec)
 
-    def ambiguous_create(self, count: int = 1, mode: str = "502", *, hold: float = 0.0) -> Fault:
+    def ambiguous_create(
+        self, count: int = 1, mode: str = "502", *, hold: float = 0.0, resource: str = "instances"
+    ) -> Fault:
         """Next `count` creates happen, but after `hold` real seconds the client gets a 502
         (`mode="502"`), a dropped connection (`mode="drop"`), or the 202 too late for its
-        timeout (`mode="timeout"`, hold > 0). The password stays in `state`."""
-        return admin.ambiguous_create(self.runtime, count, mode, hold)
+        timeout (`mode="timeout"`, hold > 0). The password stays in `state`.
+        `resource="sessions"`: the same for session get-or-creates."""
+        return admin.ambiguous_create(self.runtime, count, mode, hold, resource)
 
     def list_lag(self, seconds: float, get_seconds: float | None = None) -> None:
         """Instances created from now on appear in `GET /v1/instances` `seconds` real seconds
@@ -131,6 +135,30 @@ class Simulator:
 
     def fail_creates(self, count: int = 1) -> None:
         admin.fail_creates(self.runtime, count)
+
+    def fail_session_creates(self, count: int = 1) -> None:
+        """The next `count` session creates end `Failed` instead of `Ready`."""
+        admin.fail_session_creates(self.runtime, count)
+
+    def session(self, session_id: str) -> SimSession:
+        """A live session record (KeyError if there is none)."""
+        return self.runtime.state.sessions[session_id]
+
+    def session_status(self, session_id: str) -> str:
+        """What the API would show as the session's `status` now."""
+        state = self.runtime.state
+        return state.session_status(state.sessions[session_id])
+
+    def expire_session(self, session_id: str) -> SimSession:
+        """`Expired` now, as if its TTL or Aura's 7 days had run out."""
+        return admin.session_change(self.runtime, session_id, "expire")
+
+    def session_activity(self, session_id: str) -> SimSession:
+        """The session was used now (the simulator sees no queries): its TTL starts again."""
+        return admin.session_change(self.runtime, session_id, "activity")
+
+    def force_session_status(self, session_id: str, status: str) -> SimSession:
+        return admin.session_change(self.runtime, session_id, "status", status)
 
     def clear_faults(self) -> None:
         self.runtime.faults.clear()

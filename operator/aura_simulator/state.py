@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from aura_simulator import validation
-from aura_simulator.core import StateCore
 from aura_simulator.errors import (
     ApiError,
     bad_request,
@@ -29,9 +28,10 @@ from aura_simulator.model import (
     SimSnapshot,
     gigabytes,
 )
+from aura_simulator.session_state import SessionState
 
 
-class SimState(StateCore):
+class SimState(SessionState):
     """The simulated account, with the rules of PATCH, delete, pause, resume, overwrite,
     upgrade and restore, and the admin's ways around them."""
 

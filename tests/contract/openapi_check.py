@@ -51,6 +51,7 @@ UNDOCUMENTED: dict[tuple[str, str, int], str] = {
     ("GET", "/tenants/{tenantId}/metrics-integration", 400): "tenant-incapable-of-action",
     # Upgrade is documented with 404/409 only; a 429/415 is the gateway's, as everywhere.
     ("POST", "/instances/{instanceId}/upgrade", 415): "docs/aura-api.md §1",
+    ("POST", "/graph-analytics/sessions", 415): "docs/aura-api.md §1: every POST needs the header",
     # 402 is documented without a body schema.
 }
 
@@ -96,6 +97,30 @@ def _patch(spec: dict[str, Any]) -> None:
     # SPEC says string; the live API sends numbers (TF c896f7a, docs/aura-api.md §3.2). Accept both.
     for field in ("graph_nodes", "graph_relationships"):
         instance["properties"][field] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    _patch_sessions(spec)
+
+
+def _patch_sessions(spec: dict[str, Any]) -> None:
+    """`GdsSessionDetails` wraps its fields in `data`, and the session responses put it under
+    `data` again (as `items` of an object, which validates nothing): check a session's fields
+    where the examples and the CLI's tests put them, directly in `data` (or in each list item).
+    `ttl` is a duration string in every example and CLI test, an integer in the schema
+    (docs/aura-api.md §3.5, CONFLICT): accept both."""
+    schemas = spec["components"]["schemas"]
+    session = copy.deepcopy(schemas["GdsSessionDetails"]["properties"]["data"])
+    session["properties"]["ttl"] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    schemas["GdsSession"] = session
+    ref = {"$ref": "#/components/schemas/GdsSession"}
+    paths = spec["paths"]
+    listing = paths["/graph-analytics/sessions"]["get"]["responses"]["200"]
+    listing["content"]["application/json"]["schema"]["properties"]["data"]["items"] = ref
+    for template, method, status in (
+        ("/graph-analytics/sessions", "post", "200"),
+        ("/graph-analytics/sessions", "post", "202"),
+        ("/graph-analytics/sessions/{sessionId}", "get", "200"),
+    ):
+        response = paths[template][method]["responses"][status]
+        response["content"]["application/json"]["schema"]["properties"]["data"] = ref
 
 
 @cache

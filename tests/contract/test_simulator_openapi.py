@@ -53,3 +53,41 @@ def test_documented_deviations_are_accepted() -> None:
     gateway = {"error": "API rate limit exceeded"}
     assert problems("GET", "/v1/instances", 429, gateway) == []
     assert problems("PATCH", "/v1/instances/x", 202, {}) == []
+
+
+SESSION: dict[str, Any] = {
+    "id": "559c94c7-15de43fg",
+    "name": "people-and-fruit-with-db",
+    "memory": "4GB",
+    "instance_id": "559c94c7",
+    "status": "Ready",
+    "host": "559c94c7-15de43fg.orchestra.neo4j.io",
+    "user_id": "u",
+    "tenant_id": "t",
+    "ttl": "8m",
+}
+
+
+def test_session_bodies_are_checked_where_the_examples_put_them() -> None:
+    path = "/v1/graph-analytics/sessions"
+    for status in (200, 202):
+        assert problems("POST", path, status, {"data": SESSION}) == []
+    assert problems("GET", f"{path}/x", 200, {"data": SESSION}) == []
+    assert problems("GET", path, 200, {"data": [SESSION]}) == []
+    # The document's own schema nests `data` twice and would pass anything; the patched one
+    # does not.
+    missing = {k: v for k, v in SESSION.items() if k != "host"}
+    assert problems("GET", f"{path}/x", 200, {"data": missing})
+    assert problems("GET", path, 200, {"data": [{**SESSION, "status": "Running"}]})
+    assert problems("POST", path, 202, {"data": {**SESSION, "ttl": ["8m"]}})
+    assert problems("GET", f"{path}/x", 200, {"data": {**SESSION, "ttl": 480}}) == []
+
+
+def test_session_statuses_outside_the_document_are_caught() -> None:
+    error = {"errors": [{"message": "m", "reason": ""}]}
+    path = "/v1/graph-analytics/sessions"
+    assert problems("POST", path, 409, error) == []
+    assert problems("POST", path, 415, error) == []  # docs/aura-api.md §1, listed as undocumented
+    assert problems("POST", path, 404, error)
+    assert problems("DELETE", f"{path}/x", 404, error) == []
+    assert problems("DELETE", f"{path}/x", 409, error)

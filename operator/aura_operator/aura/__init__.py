@@ -13,6 +13,7 @@ from aura_operator.aura.errors import (
     AuraPaymentRequired,
     AuraRateLimited,
     AuraServerError,
+    AuraSessionConflict,
     AuraTokenError,
     AuraTransportError,
     AuraUnauthorized,
@@ -30,6 +31,7 @@ from aura_operator.aura.models import (
     InstanceConfiguration,
     InstanceStatus,
     InstanceSummary,
+    MetricsIntegration,
     Snapshot,
     SnapshotRef,
     SnapshotStatus,
@@ -39,6 +41,7 @@ from aura_operator.aura.models import (
 )
 from aura_operator.aura.ratelimit import CredentialBudget, Priority
 from aura_operator.aura.registry import AURA_RATE_LIMIT, AURA_TRIAL_RATE_LIMIT, CredentialRegistry
+from aura_operator.aura.sessions import GdsSession, SessionResult, SessionSizing, SessionStatus
 
 __all__ = [
     "AURA_RATE_LIMIT",
@@ -57,6 +60,7 @@ __all__ = [
     "AuraPaymentRequired",
     "AuraRateLimited",
     "AuraServerError",
+    "AuraSessionConflict",
     "AuraTokenError",
     "AuraTransportError",
     "AuraUnauthorized",
@@ -69,11 +73,16 @@ __all__ = [
     "CredentialRegistry",
     "CustomerManagedKey",
     "CustomerManagedKeySummary",
+    "GdsSession",
     "Instance",
     "InstanceConfiguration",
     "InstanceStatus",
     "InstanceSummary",
+    "MetricsIntegration",
     "Priority",
+    "SessionResult",
+    "SessionSizing",
+    "SessionStatus",
     "Snapshot",
     "SnapshotRef",
     "SnapshotStatus",

@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from urllib.parse import quote
@@ -34,10 +34,12 @@ from aura_operator import __version__
 from aura_operator.aura.auth import credential_key
 from aura_operator.aura.clock import Clock
 from aura_operator.aura.errors import (
+    AuraConflict,
     AuraError,
     AuraOutcomeUnknown,
     AuraRateLimited,
     AuraServerError,
+    AuraSessionConflict,
     AuraTokenError,
     AuraTransportError,
     AuraUnexpectedResponse,
@@ -49,6 +51,7 @@ from aura_operator.aura.models import (
     CustomerManagedKeySummary,
     Instance,
     InstanceSummary,
+    MetricsIntegration,
     Snapshot,
     SnapshotRef,
     Tenant,
@@ -64,6 +67,13 @@ from aura_operator.aura.ratelimit import (
 )
 from aura_operator.aura.registry import CredentialRegistry
 from aura_operator.aura.retry import RetryDecision, decide, is_server_error
+from aura_operator.aura.sessions import (
+    GdsSession,
+    SessionResult,
+    SessionSizing,
+    format_duration,
+    parse_differences,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +83,9 @@ _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
     "aura_priority", default=None
 )
 
-_ID_SEGMENT = re.compile(r"/(instances|tenants|snapshots|customer-managed-keys)/(?!sizing\b)[^/]+")
+_ID_SEGMENT = re.compile(
+    r"/(instances|tenants|snapshots|customer-managed-keys|sessions)/(?!sizing\b)[^/]+"
+)
 
 
 def route_of(path: str) -> str:
@@ -95,6 +107,8 @@ _tenants = TypeAdapter(list[TenantSummary])
 _instances = TypeAdapter(list[InstanceSummary])
 _snapshots = TypeAdapter(list[Snapshot])
 _keys = TypeAdapter(list[CustomerManagedKeySummary])
+_sessions = TypeAdapter(list[GdsSession])
+_SESSIONS = "/v1/graph-analytics/sessions"
 
 
 def _seg(value: str) -> str:
@@ -369,6 +383,121 @@ class AuraClient:
         """`DELETE`: 204 without a body. A key still used by an instance answers 400
         `encryption-key-is-active` (AuraBadRequest with that reason); a gone key 404."""
         await self._send("DELETE", f"/v1/customer-managed-keys/{_seg(key_id)}")
+
+    # ------------------------------------------------- graph analytics sessions
+
+    async def get_or_create_session(
+        self,
+        *,
+        name: str,
+        memory: str,
+        ttl: timedelta | str | None = None,
+        instance_id: str | None = None,
+        database_uuid: str | None = None,
+        tenant_id: str | None = None,
+        cloud_provider: str | None = None,
+        region: str | None = None,
+    ) -> SessionResult:
+        """`POST /v1/graph-analytics/sessions`, sent exactly once (like every POST: after a 5xx
+        or a lost answer the caller gets `AuraOutcomeUnknown` and looks the name up in the list
+        before asking again). Attached: `instance_id`; standalone: `tenant_id`,
+        `cloud_provider`, `region`. `created` is True for a 202 (created now), False for a 200
+        (it existed with these parameters). A 409 raises `AuraSessionConflict`."""
+        body = _compact(
+            {
+                "name": name,
+                "memory": memory,
+                "ttl": format_duration(ttl) if isinstance(ttl, timedelta) else ttl,
+                "instance_id": instance_id,
+                "database_uuid": database_uuid,
+                "tenant_id": tenant_id,
+                "cloud_provider": cloud_provider,
+                "region": region,
+            }
+        )
+        try:
+            response = await self._send("POST", _SESSIONS, body=body)
+        except AuraConflict as exc:
+            raise AuraSessionConflict(
+                exc.message,
+                differences=parse_differences(exc.message),
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+                reason=exc.reason,
+                messages=exc.messages,
+                request_id=exc.request_id,
+            ) from None
+        try:
+            session = GdsSession.model_validate(_envelope(response))
+        except (AuraUnexpectedResponse, ValidationError) as exc:
+            raise AuraOutcomeUnknown(
+                f"unreadable answer to the session get-or-create ({type(exc).__name__}); the "
+                "session may or may not exist",
+                method="POST",
+                path=_SESSIONS,
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+        return SessionResult(session=session, created=response.status_code == 202)
+
+    async def list_sessions(
+        self,
+        *,
+        tenant_id: str | None = None,
+        instance_id: str | None = None,
+        organization_id: str | None = None,
+    ) -> list[GdsSession]:
+        params = _compact(
+            {"tenantId": tenant_id, "instanceId": instance_id, "organizationId": organization_id}
+        )
+        return _sessions.validate_python(await self._data("GET", _SESSIONS, params=params or None))
+
+    async def get_session(self, session_id: str) -> GdsSession:
+        """404 (`AuraNotFound`, empty reason) once it is deleted."""
+        return GdsSession.model_validate(await self._data("GET", f"{_SESSIONS}/{_seg(session_id)}"))
+
+    async def delete_session(self, session_id: str) -> str | None:
+        """`DELETE`: 202 `{"id"}` (the id, if the body has it). A gone session answers 404
+        (`AuraNotFound`), which callers should count as done."""
+        response = await self._send("DELETE", f"{_SESSIONS}/{_seg(session_id)}")
+        data = _envelope(response, allow_empty=True)
+        deleted = data.get("id") if isinstance(data, Mapping) else None
+        return deleted if isinstance(deleted, str) else None
+
+    async def estimate_session_size(
+        self,
+        *,
+        node_count: int,
+        relationship_count: int,
+        algorithm_categories: list[str] | None = None,
+        node_property_count: int | None = None,
+        node_label_count: int | None = None,
+        relationship_property_count: int | None = None,
+    ) -> SessionSizing:
+        """`POST /v1/graph-analytics/sessions/sizing`: changes nothing, but is a POST and so,
+        like every POST, not resent by the client (ask again after `AuraOutcomeUnknown`)."""
+        body = _compact(
+            {
+                "node_count": node_count,
+                "relationship_count": relationship_count,
+                "algorithm_categories": algorithm_categories,
+                "node_property_count": node_property_count,
+                "node_label_count": node_label_count,
+                "relationship_property_count": relationship_property_count,
+            }
+        )
+        return SessionSizing.model_validate(
+            await self._data("POST", f"{_SESSIONS}/sizing", body=body)
+        )
+
+    # ---------------------------------------------------------------- metrics
+
+    async def get_metrics_integration(self, tenant_id: str) -> MetricsIntegration:
+        """The project's metrics endpoint. A project without an instance Aura exports metrics
+        for answers 400 `tenant-incapable-of-action` (`AuraBadRequest`)."""
+        path = f"/v1/tenants/{_seg(tenant_id)}/metrics-integration"
+        return MetricsIntegration.model_validate(await self._data("GET", path))
 
     # ------------------------------------------------------------- internals
 

@@ -92,6 +92,18 @@ class AuraConflict(AuraError):
     transient = True
 
 
+class AuraSessionConflict(AuraError):
+    """409 from get-or-create: a session of that name exists in the project with other
+    parameters. Not transient (unlike `AuraConflict`): nothing changes until the spec or the
+    session does. `message` is the server's; `differences` lists (parameter, is, requested)."""
+
+    def __init__(
+        self, message: str, *, differences: tuple[tuple[str, str, str], ...] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.differences = differences
+
+
 class AuraUnsupportedMediaType(AuraError):
     """415: missing or wrong Content-Type (a bug in the client if it ever happens)."""
 

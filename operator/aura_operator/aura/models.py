@@ -260,6 +260,13 @@ class CustomerManagedKey(AuraModel):
         return self.status == "ready"
 
 
+class MetricsIntegration(AuraModel):
+    """`GET /tenants/{id}/metrics-integration`: the project's Prometheus scrape endpoint (200
+    only when the project has an instance Aura exports metrics for; 400 otherwise)."""
+
+    endpoint: str
+
+
 class TokenResponse(BaseModel):
     """The token endpoint's answer. Never logged; the token is a `SecretStr`."""
 

@@ -24,6 +24,7 @@ TOOLS_SCRIPT = ROOT / "hack" / "tools.sh"
 TOOLS_ENV = "AURA_TOOLS"
 RELEASE = "aura-operator"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+AGGREGATE_LABEL_PREFIX = "rbac.authorization.k8s.io/aggregate-to-"
 
 
 class ToolsError(RuntimeError):
@@ -91,8 +92,17 @@ def _render(values_json: str, namespace: str, release: str) -> str:
     return result.stdout
 
 
+def is_user_role(doc: dict[str, Any]) -> bool:
+    """A ClusterRole aggregated into the built-in admin, edit or view: for the people who use
+    the kinds (templates/rbac-users.yaml), not for the operator."""
+    labels = doc["metadata"].get("labels") or {}
+    return doc["kind"] == "ClusterRole" and any(
+        key.startswith(AGGREGATE_LABEL_PREFIX) and value == "true" for key, value in labels.items()
+    )
+
+
 def operator_rbac(namespace: str) -> list[dict[str, Any]]:
     """The chart's RBAC for an operator in `namespace` that manages AuraInstances there: what
     every operator e2e test runs under (service account `aura-operator` in `namespace`)."""
     docs = render({"watchNamespaces": [namespace]}, namespace=namespace)
-    return [doc for doc in docs if doc["kind"] in RBAC_KINDS]
+    return [doc for doc in docs if doc["kind"] in RBAC_KINDS and not is_user_role(doc)]

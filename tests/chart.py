@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "aura-operator"
 TOOLS_SCRIPT = ROOT / "hack" / "tools.sh"
 TOOLS_ENV = "AURA_TOOLS"
+PROMTOOL_SCRIPT = ROOT / "hack" / "promtool.sh"
+PROMTOOL_ENV = "AURA_PROMTOOL"
 RELEASE = "aura-operator"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
 AGGREGATE_LABEL_PREFIX = "rbac.authorization.k8s.io/aggregate-to-"
@@ -50,6 +52,29 @@ def tools_dir() -> Path:
     missing = [tool for tool in ("helm", "kubectl") if not os.access(path / tool, os.X_OK)]
     if missing:
         raise ToolsError(f"no executable {' and '.join(missing)} in {path}")
+    return path
+
+
+@functools.cache
+def promtool() -> Path:
+    """promtool: in $AURA_PROMTOOL (a directory), else in what hack/promtool.sh prints (Debian's
+    `prometheus` package, fetched once with apt-get download). Missing, the tests that need it
+    fail with the reason; they never skip."""
+    directory = os.environ.get(PROMTOOL_ENV)
+    if not directory:
+        try:
+            result = subprocess.run(
+                [str(PROMTOOL_SCRIPT)], stdout=subprocess.PIPE, text=True, check=True, timeout=600
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ToolsError(
+                f"{PROMTOOL_ENV} is not set and {PROMTOOL_SCRIPT} failed ({exc}); it needs "
+                "apt-get, dpkg-deb and the Debian archive once, then works from its cache"
+            ) from exc
+        directory = result.stdout.strip()
+    path = Path(directory) / "promtool"
+    if not os.access(path, os.X_OK):
+        raise ToolsError(f"no executable promtool in {directory}")
     return path
 
 

@@ -55,7 +55,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
         "backupSecrets": False,
         "extraEnv": [{"name": "AURA_OPERATOR_DRIFT_INTERVAL", "value": "600"}],
-        "metrics": {"service": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+        "metrics": {
+            "service": {"enabled": True},
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
+            "dashboard": {"enabled": True, "namespace": "monitoring"},
+        },
         "networkPolicy": {
             "enabled": True,
             "metricsFrom": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
@@ -88,8 +93,8 @@ def env_of(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def validate_strict(docs: list[dict[str, Any]], version: str) -> None:
     for doc in docs:
-        if doc["kind"] == "ServiceMonitor":
-            continue  # not a Kubernetes kind: checked in test_metrics_service_and_monitor
+        if doc["kind"] in ("ServiceMonitor", "PrometheusRule"):
+            continue  # not Kubernetes kinds: test_metrics_service_and_monitor, test_metrics_rules
         kubernetes_validate.validate(doc, version, strict=True)
 
 
@@ -232,6 +237,14 @@ def test_an_overlay_with_the_pdb_component_is_valid_kubernetes(
         ({"replicaCount": 0}, "at '/replicaCount'"),
         ({"leaderElection": {"leaseDuration": 0}}, "at '/leaderElection/leaseDuration'"),
         ({"metrics": {"port": 70000}}, "at '/metrics/port'"),
+        (
+            {"metrics": {"prometheusRule": {"failingFor": "30 min"}}},
+            "at '/metrics/prometheusRule/failingFor'",
+        ),
+        (
+            {"metrics": {"dashboard": {"labels": {"grafana_dashboard": 1}}}},
+            "at '/metrics/dashboard/labels/grafana_dashboard'",
+        ),
         ({"extraEnv": [{"value": "x"}]}, "at '/extraEnv/0'"),
     ],
 )

@@ -9,9 +9,9 @@
 #
 #   usage: hack/promtool.sh [DEST]  (default: ${XDG_CACHE_HOME:-$HOME/.cache}/aura-operator/promtool)
 #
-# With promtool in DEST it prints DEST and does nothing else (no network). Otherwise it needs
-# apt-get and dpkg-deb (Debian, Ubuntu) and the package index (`apt-get update` once). Progress
-# goes to stderr; stdout carries only the directory.
+# With promtool in DEST, or on PATH, it prints that directory and does nothing else (no network).
+# Otherwise it needs apt-get and dpkg-deb (Debian, Ubuntu) and the package index (`apt-get update`
+# once). Progress goes to stderr; stdout carries only the directory.
 set -euo pipefail
 
 PACKAGE=prometheus
@@ -23,6 +23,11 @@ works() { [[ -x $1/promtool ]] && "$1/promtool" --version >/dev/null 2>&1; }
 
 if works "$DEST"; then
   echo "$DEST"
+  exit 0
+fi
+# A promtool already installed (Debian's or Homebrew's prometheus package, a release tarball).
+if system=$(command -v promtool) && works "$(dirname "$system")"; then
+  dirname "$system"
   exit 0
 fi
 
@@ -59,5 +64,7 @@ works "$stage" || die "the unpacked promtool does not run: $("$stage/promtool" -
 
 rm -rf "$DEST"
 mv "$stage" "$DEST"
-log "done: $DEST ($("$DEST/promtool" --version 2>&1 | head -n 1))"
+# Captured first, then cut: no pipe into head, whose early exit could fail it under pipefail.
+about=$("$DEST/promtool" --version 2>&1)
+log "done: $DEST (${about%%$'\n'*})"
 echo "$DEST"

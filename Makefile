@@ -39,12 +39,19 @@ WITH_TOOLS = if [ -z "$$AURA_TOOLS" ]; then \
 	AURA_TOOLS=$$(hack/tools.sh) || exit 1; export AURA_TOOLS; \
 	echo "AURA_TOOLS=$$AURA_TOOLS"; fi;
 
+# promtool for the chart's PrometheusRule and dashboard (tests/install/test_metrics_rules.py):
+# AURA_PROMTOOL when given, otherwise hack/promtool.sh (Debian's prometheus package, fetched once
+# with apt-get download, then cached). If that fails, those tests fail; they never skip.
+WITH_PROMTOOL = if [ -z "$$AURA_PROMTOOL" ]; then \
+	AURA_PROMTOOL=$$(hack/promtool.sh) || exit 1; export AURA_PROMTOOL; \
+	echo "AURA_PROMTOOL=$$AURA_PROMTOOL"; fi;
+
 # Test workers (pytest-xdist): each runs its share of the tests and starts its own control plane
 # when it gets an e2e test. PYTEST_WORKERS=0 runs everything in this one process.
 PYTEST_WORKERS ?= 2
 
 pytest: $(STAMP)
-	@$(WITH_ENVTEST) $(WITH_TOOLS) set -x; $(BIN)/pytest -n $(PYTEST_WORKERS)
+	@$(WITH_ENVTEST) $(WITH_TOOLS) $(WITH_PROMTOOL) set -x; $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -57,7 +64,7 @@ e2e: $(STAMP)
 
 ## install: the Helm chart, deploy/, the Dockerfile and the Argo CD health check (seconds)
 install: $(STAMP)
-	@$(WITH_TOOLS) set -x; $(BIN)/pytest tests/install
+	@$(WITH_TOOLS) $(WITH_PROMTOOL) set -x; $(BIN)/pytest tests/install
 
 ## manifests: render deploy/operator.yaml from the Helm chart
 manifests: $(STAMP)

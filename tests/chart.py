@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "charts" / "aura-operator"
 TOOLS_SCRIPT = ROOT / "hack" / "tools.sh"
 TOOLS_ENV = "AURA_TOOLS"
+PROMTOOL_SCRIPT = ROOT / "hack" / "promtool.sh"
+PROMTOOL_ENV = "AURA_PROMTOOL"
 RELEASE = "aura-operator"
 RBAC_KINDS = ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+AGGREGATE_LABEL_PREFIX = "rbac.authorization.k8s.io/aggregate-to-"
 
 
 class ToolsError(RuntimeError):
@@ -49,6 +52,29 @@ def tools_dir() -> Path:
     missing = [tool for tool in ("helm", "kubectl") if not os.access(path / tool, os.X_OK)]
     if missing:
         raise ToolsError(f"no executable {' and '.join(missing)} in {path}")
+    return path
+
+
+@functools.cache
+def promtool() -> Path:
+    """promtool: in $AURA_PROMTOOL (a directory), else in what hack/promtool.sh prints (Debian's
+    `prometheus` package, fetched once with apt-get download). Missing, the tests that need it
+    fail with the reason; they never skip."""
+    directory = os.environ.get(PROMTOOL_ENV)
+    if not directory:
+        try:
+            result = subprocess.run(
+                [str(PROMTOOL_SCRIPT)], stdout=subprocess.PIPE, text=True, check=True, timeout=600
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ToolsError(
+                f"{PROMTOOL_ENV} is not set and {PROMTOOL_SCRIPT} failed ({exc}); it needs "
+                "apt-get, dpkg-deb and the Debian archive once, then works from its cache"
+            ) from exc
+        directory = result.stdout.strip()
+    path = Path(directory) / "promtool"
+    if not os.access(path, os.X_OK):
+        raise ToolsError(f"no executable promtool in {directory}")
     return path
 
 
@@ -91,8 +117,17 @@ def _render(values_json: str, namespace: str, release: str) -> str:
     return result.stdout
 
 
+def is_user_role(doc: dict[str, Any]) -> bool:
+    """A ClusterRole aggregated into the built-in admin, edit or view: for the people who use
+    the kinds (templates/rbac-users.yaml), not for the operator."""
+    labels = doc["metadata"].get("labels") or {}
+    return doc["kind"] == "ClusterRole" and any(
+        key.startswith(AGGREGATE_LABEL_PREFIX) and value == "true" for key, value in labels.items()
+    )
+
+
 def operator_rbac(namespace: str) -> list[dict[str, Any]]:
     """The chart's RBAC for an operator in `namespace` that manages AuraInstances there: what
     every operator e2e test runs under (service account `aura-operator` in `namespace`)."""
     docs = render({"watchNamespaces": [namespace]}, namespace=namespace)
-    return [doc for doc in docs if doc["kind"] in RBAC_KINDS]
+    return [doc for doc in docs if doc["kind"] in RBAC_KINDS and not is_user_role(doc)]

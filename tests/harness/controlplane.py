@@ -1,10 +1,11 @@
 """A real Kubernetes API server for the e2e tests, or an existing test cluster the user opts into.
 
 `ControlPlane` does what controller-runtime's envtest does: it starts etcd, kube-apiserver (token
-authentication, RBAC authorisation) and kube-controller-manager (garbage collector and namespace
-controllers only) from the binaries in `KUBEBUILDER_ASSETS`, on free ports, in a temporary
-directory, and writes an admin kubeconfig. `ExistingCluster` instead uses the kubeconfig named by
-`AURA_E2E_KUBECONFIG`, and refuses any context that is not marked as a test cluster.
+authentication, RBAC authorisation) and kube-controller-manager (the garbage collector, namespace
+and ClusterRole aggregation controllers only) from the binaries in `KUBEBUILDER_ASSETS`, on free
+ports, in a temporary directory, and writes an admin kubeconfig. `ExistingCluster` instead uses
+the kubeconfig named by `AURA_E2E_KUBECONFIG`, and refuses any context that is not marked as a
+test cluster.
 
 Both give the same things to the fixtures: an admin kubeconfig, the cluster entry to build other
 identities' kubeconfigs from, and `install_crds` for the CRDs in `crds/`.
@@ -41,6 +42,9 @@ ALLOW_CONTEXT_ENV = "AURA_E2E_ALLOW_CONTEXT"
 KEEP_ENV = "AURA_E2E_KEEP"
 
 START_TIMEOUT = 60.0
+#: kube-controller-manager's controllers the e2e tests rely on: owner references (garbage
+#: collection), namespace deletion, and ClusterRole aggregation into admin/edit/view.
+CONTROLLERS = ("garbagecollector", "namespace", "clusterrole-aggregation")
 
 
 class SetupError(RuntimeError):
@@ -228,7 +232,11 @@ class ControlPlane:
         )
 
     def start_controller_manager(self) -> None:
-        """Start the garbage collector and namespace controllers.
+        """Start the garbage collector, namespace and ClusterRole aggregation controllers.
+
+        The aggregation controller folds ClusterRoles labelled
+        `rbac.authorization.k8s.io/aggregate-to-{admin,edit,view}` into the built-in roles, as
+        in every real cluster (the chart's roles for users rely on it).
 
         Called after the CRDs are installed, so that the garbage collector watches custom
         resources from its first discovery instead of after its 30-second resync.
@@ -238,20 +246,17 @@ class ControlPlane:
             manager = self._spawn(
                 "kube-controller-manager",
                 f"--kubeconfig={self.kubeconfig}",
-                "--controllers=garbagecollector,namespace",
+                f"--controllers={','.join(CONTROLLERS)}",
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
                 "--secure-port=0",
                 "--port=0",
             )
-            # It serves nothing (no ports); its log says when both controllers run.
+            # It serves nothing (no ports); its log says when the controllers run.
             manager.wait_ready(
-                lambda: (
-                    _log_has(manager, 'Started "garbagecollector"')
-                    and _log_has(manager, 'Started "namespace"')
-                ),
+                lambda: all(_log_has(manager, f'Started "{name}"') for name in CONTROLLERS),
                 timeout=START_TIMEOUT,
-                what="the garbagecollector and namespace controllers to start",
+                what=f"the {', '.join(CONTROLLERS)} controllers to start",
             )
         except BaseException:
             self.stop()

@@ -24,6 +24,7 @@ from tests.chart import (
     RELEASE,
     ROOT,
     helm_template,
+    is_user_role,
     render,
     run_tool,
     tools_dir,
@@ -54,7 +55,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
         "backupSecrets": False,
         "extraEnv": [{"name": "AURA_OPERATOR_DRIFT_INTERVAL", "value": "600"}],
-        "metrics": {"service": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+        "metrics": {
+            "service": {"enabled": True},
+            "serviceMonitor": {"enabled": True},
+            "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
+            "dashboard": {"enabled": True, "namespace": "monitoring"},
+        },
         "networkPolicy": {
             "enabled": True,
             "metricsFrom": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
@@ -87,8 +93,8 @@ def env_of(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def validate_strict(docs: list[dict[str, Any]], version: str) -> None:
     for doc in docs:
-        if doc["kind"] == "ServiceMonitor":
-            continue  # not a Kubernetes kind: checked in test_metrics_service_and_monitor
+        if doc["kind"] in ("ServiceMonitor", "PrometheusRule"):
+            continue  # not Kubernetes kinds: test_metrics_service_and_monitor, test_metrics_rules
         kubernetes_validate.validate(doc, version, strict=True)
 
 
@@ -231,6 +237,14 @@ def test_an_overlay_with_the_pdb_component_is_valid_kubernetes(
         ({"replicaCount": 0}, "at '/replicaCount'"),
         ({"leaderElection": {"leaseDuration": 0}}, "at '/leaderElection/leaseDuration'"),
         ({"metrics": {"port": 70000}}, "at '/metrics/port'"),
+        (
+            {"metrics": {"prometheusRule": {"failingFor": "30 min"}}},
+            "at '/metrics/prometheusRule/failingFor'",
+        ),
+        (
+            {"metrics": {"dashboard": {"labels": {"grafana_dashboard": 1}}}},
+            "at '/metrics/dashboard/labels/grafana_dashboard'",
+        ),
         ({"extraEnv": [{"value": "x"}]}, "at '/extraEnv/0'"),
     ],
 )
@@ -247,11 +261,13 @@ def test_schema_rejects_bad_values_with_a_message_naming_them(
 
 
 def rules_of(docs: list[dict[str, Any]]) -> list[tuple[str | None, str, dict[str, Any]]]:
-    """(namespace or None for cluster-wide, role name, rule) for every rule rendered."""
+    """(namespace or None for cluster-wide, role name, rule) for every rule rendered for the
+    operator (the roles for users, aggregated into edit and view, are tested in
+    test_user_roles.py)."""
     return [
         (d["metadata"].get("namespace") if d["kind"] == "Role" else None, d["metadata"]["name"], r)
         for d in docs
-        if d["kind"] in ("Role", "ClusterRole")
+        if d["kind"] in ("Role", "ClusterRole") and not is_user_role(d)
         for r in d["rules"]
     ]
 
@@ -305,8 +321,9 @@ def test_all_namespaces_uses_a_cluster_role() -> None:
 
 def test_a_namespace_list_uses_one_role_per_namespace_and_nothing_cluster_wide() -> None:
     docs = render({"watchNamespaces": ["shop", "billing"]}, namespace="ops")
-    # Cluster-wide only what cluster-scoped AuraCredentials need: never Secrets or instances.
-    (cluster_role,) = by_kind(docs, "ClusterRole")
+    # Cluster-wide only what cluster-scoped AuraCredentials need: never Secrets or instances
+    # (for the operator; the roles aggregated into edit and view grant it nothing).
+    (cluster_role,) = [d for d in by_kind(docs, "ClusterRole") if not is_user_role(d)]
     assert cluster_role["metadata"]["name"] == f"{RELEASE}-credentials"
     assert {r for rule in cluster_role["rules"] for r in rule["resources"]} == {
         "auracredentials", "auracredentials/status", "namespaces"

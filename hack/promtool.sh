@@ -10,8 +10,9 @@
 #   usage: hack/promtool.sh [DEST]  (default: ${XDG_CACHE_HOME:-$HOME/.cache}/aura-operator/promtool)
 #
 # With promtool in DEST, or on PATH, it prints that directory and does nothing else (no network).
-# Otherwise it needs apt-get and dpkg-deb (Debian, Ubuntu) and the package index (`apt-get update`,
-# once). Progress goes to stderr; stdout carries only the directory.
+# Otherwise it needs apt-get and dpkg-deb (Debian, Ubuntu) and the package index, which it fetches
+# itself (apt-get update) when it runs as root. Progress goes to stderr; stdout carries only the
+# directory.
 set -euo pipefail
 
 PACKAGE=prometheus

@@ -1,0 +1,1 @@
+"""One folder per kind: its model, its decisions and its registration."""

@@ -1,0 +1,1 @@
+"""The AuraInstance kind: an Aura database instance and the Secrets applications mount."""

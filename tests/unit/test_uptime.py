@@ -16,6 +16,8 @@ from aura_operator.kinds.instance.uptime import (
     is_up,
     next_transition,
     parse,
+    seconds_until_next,
+    status,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -249,3 +251,18 @@ def test_paused_true_wins_over_the_schedule() -> None:
     assert desired_paused(False, OFFICE, night)
     assert not desired_paused(False, None, night)
     assert desired_paused(False, parse("never"), working_hours)
+
+
+def test_the_status_and_the_wake_up_delay_name_the_next_transition() -> None:
+    friday_evening = utc("2026-03-27T19:30:00")
+    assert status(OFFICE, friday_evening) == {
+        "nextTransition": "2026-03-30T05:30:00Z",
+        "nextAction": "Resume",
+    }
+    assert seconds_until_next(OFFICE, friday_evening) == (2 * 24 + 10) * 3600
+    assert status(OFFICE, utc("2026-03-30T05:30:00")) == {
+        "nextTransition": "2026-03-30T18:30:00Z",
+        "nextAction": "Pause",
+    }
+    assert status(parse("always"), friday_evening) is None
+    assert seconds_until_next(parse("never"), friday_evening) is None

@@ -272,3 +272,23 @@ def desired_paused(spec_paused: bool, schedule: Schedule | None, now: datetime) 
     if schedule is None:
         return False
     return not is_up(schedule, now)
+
+
+def seconds_until_next(schedule: Schedule, now: datetime) -> float | None:
+    """How long until the next transition (to wake the object then); None if there is none."""
+    transition = next_transition(schedule, now)
+    if transition is None:
+        return None
+    return max(0.0, (transition.at - _aware(now)).total_seconds())
+
+
+def status(schedule: Schedule, now: datetime) -> dict[str, str] | None:
+    """`status.uptime`: the next transition, e.g. `{"nextTransition": "2026-03-30T05:30:00Z",
+    "nextAction": "Resume"}`; None when the schedule never changes."""
+    transition = next_transition(schedule, now)
+    if transition is None:
+        return None
+    return {
+        "nextTransition": transition.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nextAction": "Resume" if transition.up else "Pause",
+    }

@@ -1,0 +1,1 @@
+"""The kind pattern every kind shares: controller, intents, claims and grants, outcomes."""

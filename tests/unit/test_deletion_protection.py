@@ -4,7 +4,10 @@ that says how to release it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from aura_operator.runtime.deletion_protection import (
     DELETION_PROTECTED,
@@ -50,3 +53,14 @@ def test_retain_is_held_too_and_the_default_is_named_when_it_protects() -> None:
 
 def test_nothing_in_aura_yet_means_nothing_to_protect() -> None:
     assert deletion_decision("AuraInstance", True, True, "Delete", None) == Proceed()
+
+
+@pytest.mark.parametrize("crd", ["aurainstances", "auracustomermanagedkeys"])
+def test_the_crd_field_has_no_default_so_the_operator_default_applies(crd: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "crds" / f"{crd}.aura-operator.dev.yaml"
+    (version,) = yaml.safe_load(path.read_text())["spec"]["versions"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    assert spec["deletionProtection"]["type"] == "boolean"
+    assert "default" not in spec["deletionProtection"]
+    column = {c["name"]: c for c in version["additionalPrinterColumns"]}["Protected"]
+    assert column["jsonPath"] == ".spec.deletionProtection"

@@ -35,6 +35,7 @@ from aura_operator.runtime.claims import (
     claim_labels,
     claim_name,
     decide,
+    manager_ref,
     record_from_data,
     release,
 )
@@ -88,6 +89,20 @@ def record(manager: ManagerRef, target: AuraObject = X) -> ClaimRecord:
 )
 def test_decide(existing: ClaimRecord | None, holder_uid: str | None, step: Step) -> None:
     assert decide(existing, OWNER, holder_uid) is step
+
+
+def test_a_manager_ref_is_read_from_the_object() -> None:
+    body = {
+        "kind": "AuraInstance",
+        "metadata": {
+            "namespace": "bars",
+            "name": "owner",
+            "uid": "uid-owner",
+            "resourceVersion": "9",
+        },
+    }
+    assert manager_ref(body) == OWNER
+    assert str(OWNER) == "AuraInstance bars/owner"
 
 
 def test_the_record_round_trips_through_configmap_data() -> None:

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 AuraType = Literal["instance", "snapshot", "key", "session"]
 AURA_TYPES: tuple[AuraType, ...] = ("instance", "snapshot", "key", "session")
@@ -94,6 +94,17 @@ class ManagerRef:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
+
+
+def manager_ref(body: Mapping[str, Any]) -> ManagerRef:
+    """The `ManagerRef` of a Kubernetes object as the API server returns it (wire form)."""
+    metadata = body.get("metadata") or {}
+    return ManagerRef(
+        str(body.get("kind", "")),
+        str(metadata.get("namespace", "")),
+        str(metadata.get("name", "")),
+        str(metadata.get("uid", "")),
+    )
 
 
 @dataclass(frozen=True)

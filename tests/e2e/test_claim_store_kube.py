@@ -6,12 +6,16 @@ and real manager objects, whose deletion makes their claims stale."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from aura_operator.claim_store_kube import KubeClaimStore, KubeManagerLookup
+from aura_operator.kube import KubeError
 from aura_operator.resource import GROUP, PLURAL, VERSION
 from aura_operator.runtime.claims import (
     AlreadyManaged,
@@ -25,6 +29,8 @@ from aura_operator.runtime.claims import (
     claim,
     release,
 )
+from tests.e2e.test_install_rbac import install, operator_namespace  # noqa: F401 - a fixture
+from tests.harness.controlplane import new_client
 
 X = AuraObject("instance", "1fa1930f")
 
@@ -115,3 +121,30 @@ async def test_concurrent_claimants_make_one_manager_and_a_deleted_one_is_taken_
     newcomer = next(m for m in others if m != holder.manager)
     after = await claim(store, target, newcomer, lookup)
     assert isinstance(after, Held) and after.created and after.taken_over_from is None
+
+
+async def test_the_charts_identity_claims_by_name_in_its_namespace_and_nothing_more(
+    admin_api: client.ApiClient,
+    namespace: str,
+    operator_namespace: str,  # noqa: F811 - the fixture imported above
+    service_account_kubeconfig: Callable[..., Path],
+) -> None:
+    kubeconfig, _, _ = install(
+        admin_api, service_account_kubeconfig, operator_namespace=operator_namespace,
+        watched=namespace,
+    )  # fmt: skip
+    owner, copycat = (make_manager(admin_api, namespace, n) for n in ("owner", "copycat"))
+    with new_client(kubeconfig) as chart_api:
+        store, lookup = KubeClaimStore(operator_namespace, chart_api), KubeManagerLookup(chart_api)
+        held = await claim(store, X, owner, lookup)
+        assert isinstance(held, Held) and held.created
+        refused = await claim(store, X, copycat, lookup)
+        assert isinstance(refused, AlreadyManaged) and refused.manager == owner
+        assert isinstance(await release(store, X, owner), Released)
+        # Claims are read by name only, and only in the operator's namespace.
+        with pytest.raises(ApiException) as listed:
+            client.CoreV1Api(chart_api).list_namespaced_config_map(operator_namespace)
+        assert listed.value.status == 403
+        with pytest.raises(KubeError) as elsewhere:
+            await KubeClaimStore(namespace, chart_api).get(X)
+        assert elsewhere.value.status == 403

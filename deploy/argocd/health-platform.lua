@@ -1,6 +1,8 @@
 -- Argo CD health check for aura-operator.dev/AuraCredential and AuraCustomerManagedKey.
 -- Install it under resource.customizations.health.aura-operator.dev_AuraCredential and
 -- ..._AuraCustomerManagedKey in argocd-cm (docs/platform.md). Checks, in order:
+--   being deleted, held by deletion protection     -> Degraded (someone must set
+--                                                     spec.deletionProtection: false)
 --   being deleted                                  -> Progressing (e.g. a credential still in use)
 --   Synced=False, terminal reason                  -> Degraded (no retry can fix it)
 --   Ready=True                                     -> Healthy
@@ -31,6 +33,11 @@ local ready = condition("Ready")
 local synced = condition("Synced")
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  if synced ~= nil and synced.reason == "DeletionProtected" then
+    hs.status = "Degraded"
+    hs.message = "DeletionProtected: " .. message(synced, "set spec.deletionProtection to false")
+    return hs
+  end
   hs.status = "Progressing"
   hs.message = message(ready, "being deleted")
   return hs

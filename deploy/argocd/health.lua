@@ -1,6 +1,8 @@
 -- Argo CD health check for aura-operator.dev/AuraInstance.
 -- Install it under resource.customizations.health.aura-operator.dev_AuraInstance in argocd-cm
 -- (README, "Install with Argo CD"). Checks, in order:
+--   being deleted, held by deletion protection                 -> Degraded (someone must set
+--                                                                 spec.deletionProtection: false)
 --   being deleted                                              -> Progressing
 --   Synced=False, terminal reason, for the current generation  -> Degraded (no retry can fix it)
 --   Synced=False, ReconcilePaused (reconcile: skip annotation) -> Suspended
@@ -35,6 +37,11 @@ local ready = condition("Ready")
 local synced = condition("Synced")
 
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  if synced ~= nil and synced.reason == "DeletionProtected" then
+    hs.status = "Degraded"
+    hs.message = "DeletionProtected: " .. message(synced, "set spec.deletionProtection to false")
+    return hs
+  end
   hs.status = "Progressing"
   hs.message = message(ready ~= nil and ready.reason == "Deleting" and ready or nil,
     "The AuraInstance is being deleted")

@@ -183,3 +183,14 @@ def test_the_install_docs_show_this_snippet_and_the_application_example() -> Non
     cm = (ARGOCD / "argocd-cm.yaml").read_text(encoding="utf-8")
     assert cm[cm.index("data:") :].rstrip() in docs
     assert (ARGOCD / "application.yaml").read_text(encoding="utf-8").rstrip() in docs
+
+
+def test_a_deletion_held_by_deletion_protection_is_degraded_with_how_to_release_it() -> None:
+    held = cond("Synced", "False", "DeletionProtected",
+                "deletion held: spec.deletionProtection is true; set it to false")  # fmt: skip
+    assert health(instance(READY, held, deleting=True)) == (
+        "Degraded", "DeletionProtected: deletion held: spec.deletionProtection is true; set it "
+        "to false"
+    )  # fmt: skip
+    # Protection on an object that is not being deleted is nothing to show.
+    assert health(instance(READY, SYNCED))[0] == "Healthy"

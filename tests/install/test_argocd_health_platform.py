@@ -63,3 +63,11 @@ def test_anything_else_is_progressing(conditions: tuple[dict[str, str], ...]) ->
 def test_the_argocd_cm_snippet_carries_the_script(kind: str) -> None:
     snippet = yaml.safe_load((ARGOCD / "argocd-cm.yaml").read_text(encoding="utf-8"))
     assert snippet["data"][f"resource.customizations.health.aura-operator.dev_{kind}"] == SCRIPT
+
+
+def test_a_key_held_by_deletion_protection_is_degraded_with_how_to_release_it() -> None:
+    held = cond("Synced", "False", "DeletionProtected", "set spec.deletionProtection to false")
+    assert health(obj(READY, held, deleting=True)) == (
+        "Degraded",
+        "DeletionProtected: set spec.deletionProtection to false",
+    )

@@ -297,6 +297,10 @@ def test_rbac_has_no_wildcards_and_grants_only_what_the_operator_uses() -> None:
                                                     "patch"}  # fmt: skip
         # Backups in its own namespace: no list or watch, so no Secret is read unasked.
         assert verbs_on(docs, "secrets", "aura-operator") >= {"get", "create", "update", "delete"}
+        # Claims (docs/tenancy.md): ConfigMaps by name in its own namespace, never listed.
+        assert verbs_on(docs, "configmaps", "aura-operator") == {"get", "create", "delete"}
+        assert verbs_on(docs, "configmaps", scope) == set()
+        assert verbs_on(docs, "aurareferencegrants", scope) == {"get", "list", "watch"}
 
 
 def test_rbac_rules_are_grouped_and_commented() -> None:

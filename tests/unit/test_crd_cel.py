@@ -220,6 +220,7 @@ def test_omitted_version_keeps_its_default_and_is_not_a_change() -> None:
         ("cdcEnrichmentMode", "FULL"),
         ("paused", True),
         ("deletionPolicy", "Delete"),
+        ("deletionProtection", True),
         ("managementPolicy", "ObserveOnly"),
         ("credentialsSecretRef", {"name": "aura-team-credentials"}),
         ("connectionSecret", {"name": "orders-db", "labels": {"team": "orders"}}),

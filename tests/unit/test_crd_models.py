@@ -16,6 +16,7 @@ from aura_operator.kinds.customer_key.model import KeySpec, KeyStatus
 from aura_operator.kinds.instance.model import AuraInstanceSpec, AuraInstanceStatus
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
 from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
+from aura_operator.runtime.grants import AuraReferenceGrantSpec
 from aura_operator.runtime.model import Intent
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
@@ -41,8 +42,19 @@ def _aliases(model: type[BaseModel]) -> set[str]:
     return {field.alias or name for name, field in model.model_fields.items()}
 
 
+#: Kinds the operator reads but never reconciles: no status.
+READ_ONLY = [("aurareferencegrants", AuraReferenceGrantSpec)]
+
+
 def test_every_crd_is_covered() -> None:
-    assert sorted(p.name.split(".")[0] for p in CRDS.glob("*.yaml")) == sorted(k[0] for k in KINDS)
+    covered = [k[0] for k in KINDS] + [k[0] for k in READ_ONLY]
+    assert sorted(p.name.split(".")[0] for p in CRDS.glob("*.yaml")) == sorted(covered)
+
+
+@pytest.mark.parametrize(("plural", "spec"), READ_ONLY)
+def test_a_read_only_kinds_model_is_its_crd_spec(plural: str, spec: type[BaseModel]) -> None:
+    assert _aliases(spec) == set(_properties(plural)["spec"]["properties"])
+    assert "status" not in _properties(plural)
 
 
 @pytest.mark.parametrize(("plural", "spec", "status"), KINDS)

@@ -117,4 +117,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: ["aura-operator.dev"]
   resources: ["aurasnapshots/status", "aurarestores/status"]
   verbs: ["get", "patch"]
+# --- AuraReferenceGrant (docs/tenancy.md) --------------------------------------------------
+# Read the grants of a managing object's namespace before following a reference into it, and
+# watch them so that a refused reference is tried again when a grant appears. Never written.
+- apiGroups: ["aura-operator.dev"]
+  resources: ["aurareferencegrants"]
+  verbs: ["get", "list", "watch"]
 {{- end }}

@@ -174,6 +174,22 @@ class Settings(BaseSettings):
         default=1.5, gt=0, description="Seconds between attempts to acquire or renew the Lease."
     )
 
+    default_deletion_protection: bool = Field(
+        default=False,
+        description=(
+            "spec.deletionProtection of AuraInstances and AuraCustomerManagedKeys that do not "
+            "set it: true holds every deleted object until its spec says false."
+        ),
+    )
+    unmanaged_objects: Literal["Allow", "Deny"] = Field(
+        default="Allow",
+        description=(
+            "For objects using the default credential: may they refer to Aura objects that no "
+            "object manages (clone, overwrite from, snapshot, observe)? An AuraCredential has "
+            "its own spec.unmanagedObjects."
+        ),
+    )
+
     @model_validator(mode="after")
     def _renew_before_expiry(self) -> Settings:
         if self.lease_renew_deadline >= self.lease_duration:

@@ -66,6 +66,7 @@ class AuraCredentialSpec(CamelModel):
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
     allowed_namespaces: LabelSelector | None = None
     default_tenant_id: str | None = None
+    unmanaged_objects: Literal["Allow", "Deny"] = "Allow"
 
 
 class AuraCredentialStatus(StatusModel):

@@ -40,6 +40,7 @@ class KeySpec(CamelModel):
     tenant_id: str | None = None
     customer_managed_key_id: str | None = None
     deletion_policy: DeletionPolicy | None = None
+    deletion_protection: bool | None = None
     credential_ref: SecretRef | None = None
     credentials_secret_ref: SecretRef | None = None
 

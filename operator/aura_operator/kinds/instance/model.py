@@ -62,6 +62,7 @@ class AuraInstanceSpec(CamelModel):
     paused: bool = False
     instance_id: str | None = None
     deletion_policy: DeletionPolicy | None = None
+    deletion_protection: bool | None = None
     management_policy: ManagementPolicy = "Full"
     credentials_secret_ref: SecretRef | None = None
     credential_ref: SecretRef | None = None

@@ -14,7 +14,6 @@ from aura_operator.kube.api import KubeApi
 from aura_operator.runtime.active_restores import ActiveRestores
 from aura_operator.runtime.credentials import Credentials
 from aura_operator.runtime.leader import Leadership
-from aura_operator.runtime.loop import PassSlots
 from aura_operator.runtime.metrics import Metrics
 from aura_operator.runtime.object_state import ObjectStates
 from aura_operator.runtime.schedule import DriftScheduler, TransitionTimes
@@ -37,8 +36,6 @@ class OperatorContext:
         self.credentials = Credentials(settings, kube, self.registry, observer=self.metrics)
         self.tenants = TenantCache(settings.tenant_cache_seconds)
         self.objects = ObjectStates()
-        self.passes = PassSlots()
-        """Bounds the passes in flight per credential (runtime/loop.py)."""
         self.secrets = SecretStore(
             kube, backup_namespace=settings.namespace, backups=settings.backup_secrets
         )

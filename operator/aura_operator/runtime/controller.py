@@ -501,7 +501,6 @@ async def run_daemon(
         stopped=stopped,
         logger=logger,
         background=True if woken is None else not woken,
-        slots=ctx.passes,
     )
 
 

@@ -45,32 +45,6 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
 
 
-#: kopf's connections to the API server (its watches, finalizer patches and Events). kopf's
-#: own session has no limit: 1000 objects applied at once open about 200 TLS connections
-#: (about 270 KB each). NOT SAFE AS IS: each watch stream holds a connection, and with more
-#: than about 40 watched namespaces the watches would take every connection.
-KOPF_CONNECTIONS = 48
-
-
-@kopf.on.login()
-async def login_bounded(**kwargs: Any) -> kopf.AiohttpSession | None:
-    """kopf's login through the Kubernetes client, on a session with bounded connections."""
-    import aiohttp
-
-    info = kopf.login_via_client(**kwargs)
-    if info is None:
-        return None
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=KOPF_CONNECTIONS, ssl=info.as_ssl_context()),
-        headers=info.as_http_headers(),
-        proxy=info.proxy_url,
-        trust_env=info.trust_env,
-    )
-    return kopf.AiohttpSession(
-        aiohttp_session=session, server=info.server, default_namespace=info.default_namespace
-    )
-
-
 #: Longest wait at shutdown for passes in flight; within the chart's 60 s grace period.
 SHUTDOWN_GRACE = 45.0
 

@@ -84,8 +84,17 @@ async def observe(p: SessionPass, placed: Placement, session_id: str) -> Outcome
         conditions=[*conditions, synced_ok(f"session {session.id} is {phase}")],
         status=status,
         spec_applied=settled,
-        requeue_after=p.settings.drift_interval if settled else p.settings.poll_interval,
+        requeue_after=next_read(p, session) if settled else p.settings.poll_interval,
     )
+
+
+def next_read(p: SessionPass, session: GdsSession) -> float:
+    """A Ready session is read again after the drift interval (an inactivity expiry cannot be
+    foreseen), or when Aura's 7-day limit ends it, whichever comes first."""
+    if session.expiry_date is None:
+        return p.settings.drift_interval
+    left = (session.expiry_date - p.now).total_seconds()
+    return max(1.0, min(p.settings.drift_interval, left))
 
 
 def _ready(phase: str, session: GdsSession) -> ConditionUpdate:

@@ -247,3 +247,26 @@ async def test_a_session_waits_for_its_instance_and_checks_its_spec(h: Harness) 
     assert both.condition("Synced")["reason"] == "InvalidSpec"
     assert "exactly one of memory and sizing" in both.condition("Synced")["message"]
     assert h.changes() == []
+
+
+async def test_a_renewal_never_takes_back_the_expired_session(h: Harness) -> None:
+    """The delete of the expired session answers 404 although it is still there (as when a
+    delete has not taken effect yet): get-or-create answers with it, and the renewal does not
+    take it back; it asks again and gets a new session once the old one is gone."""
+    _apply(h, {**STANDALONE, "renew": "OnExpiry"})
+    first = (await _ready(h)).status["sessionId"]
+    h.sim.expire_session(first)
+    h.sim.inject_fault(f"DELETE {POSTS}/{first}", status=404, count=1)
+
+    await _pass(h)  # Renewing: the delete "succeeds"
+    waiting = await _pass(h)
+    assert (
+        "waiting for Aura to finish deleting expired session"
+        in (waiting.condition("Ready")["message"])
+    )
+    assert "sessionId" not in waiting.status and "creation" not in waiting.status
+    assert [s.id for s in _sim_sessions(h)] == [first]
+
+    del h.sim.state.sessions[first]
+    renewed = await _ready(h)
+    assert renewed.status["sessionId"] != first and len(_sim_sessions(h)) == 1

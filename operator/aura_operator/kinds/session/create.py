@@ -108,6 +108,15 @@ async def create(p: SessionPass, placed: Placement) -> Outcome:
         outcome.status["phase"] = None
         return outcome
     session = result.session
+    if session.id in discarded:
+        # Aura answered with the expired session a renewal deleted (its delete has not taken
+        # effect yet): not this object's; ask again once it is gone.
+        message = f"waiting for Aura to finish deleting expired session {session.id}"
+        return Outcome(
+            conditions=[pending(message), synced_ok(message)],
+            status={"creation": None},
+            requeue_after=p.settings.poll_interval,
+        )
     if result.created:
         p.events.event("Normal", "Created", f"Aura is creating session {session.id} ({size})")
     else:

@@ -88,7 +88,8 @@ def _token(env: AuraEnv) -> str:
 def test_a_lost_answer_is_resolved_by_the_name_and_one_session_exists(
     aura_env: AuraEnv,
 ) -> None:
-    aura_env.sim("POST", "/_sim/faults/ambiguous-create", {"resource": "sessions"})
+    # Aura creates the session, then the connection is dropped before the answer is sent.
+    aura_env.sim("POST", "/_sim/faults/ambiguous-create", {"resource": "sessions", "mode": "drop"})
     aura_env.run_operator()
     _apply(aura_env, "people", STANDALONE)
 

@@ -9,6 +9,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from aura_operator.kinds.session.model import KIND, PLURAL
@@ -103,10 +104,12 @@ async def test_sizing_asks_once_and_uses_the_recommended_size(h: Harness) -> Non
     assert _sim_sessions(h)[0].memory == "32GB"
 
 
-async def test_a_lost_answer_is_found_by_name_and_never_asked_again(h: Harness) -> None:
-    """Aura created the session but the client got a 502: the next pass lists the sessions,
-    finds it by its name, and sends no second get-or-create."""
-    h.sim.ambiguous_create(resource="sessions")
+@pytest.mark.parametrize("mode", ["502", "drop"])
+async def test_a_lost_answer_is_found_by_name_and_never_asked_again(h: Harness, mode: str) -> None:
+    """Aura created the session but the client got a 502, or the connection was dropped before
+    the answer: the next pass lists the sessions, finds it by its name, and sends no second
+    get-or-create."""
+    h.sim.ambiguous_create(resource="sessions", mode=mode)
     _apply(h, STANDALONE)
 
     lost = await _pass(h)

@@ -167,6 +167,11 @@ async def test_a_spec_the_session_does_not_match_is_invalid_and_sends_nothing(h:
     synced = changed.condition("Synced")
     assert synced["reason"] == "InvalidSpec"
     assert "memory (is: 8GB, requested: 4GB)" in synced["message"]
+    assert "InvalidSpec" in changed.reasons()
+    assert changed.delay is not None  # the session is still followed
+    again = await _pass(h)
+    assert again.condition("Synced")["reason"] == "InvalidSpec"
+    assert "InvalidSpec" not in again.reasons()  # said once
     assert h.changes() == []
 
 

@@ -69,10 +69,14 @@ async def observe(p: SessionPass, placed: Placement, session_id: str) -> Outcome
             "Aura cannot change a session: revert the spec, or delete this object and create "
             "it again"
         )
-        p.events.event("Warning", SyncedReason.INVALID_SPEC, message)
+        shown = p.obj.status.condition("Synced")
+        if shown is None or shown.message != message:
+            p.events.event("Warning", SyncedReason.INVALID_SPEC, message)
+        # The session is still followed (its expiry, its deletion) until the spec is fixed.
         return Outcome(
             conditions=[*conditions, synced_false(SyncedReason.INVALID_SPEC, message)],
             status=status,
+            requeue_after=_follow(p, phase, session),
         )
     if phase == Phase.FAILED:
         if p.obj.status.phase != Phase.FAILED:
@@ -84,8 +88,12 @@ async def observe(p: SessionPass, placed: Placement, session_id: str) -> Outcome
         conditions=[*conditions, synced_ok(f"session {session.id} is {phase}")],
         status=status,
         spec_applied=settled,
-        requeue_after=next_read(p, session) if settled else p.settings.poll_interval,
+        requeue_after=_follow(p, phase, session),
     )
+
+
+def _follow(p: SessionPass, phase: str, session: GdsSession) -> float:
+    return next_read(p, session) if phase == Phase.READY else p.settings.poll_interval
 
 
 def next_read(p: SessionPass, session: GdsSession) -> float:

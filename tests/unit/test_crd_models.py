@@ -15,6 +15,7 @@ from aura_operator.kinds.credential.model import AuraCredentialSpec, AuraCredent
 from aura_operator.kinds.customer_key.model import KeySpec, KeyStatus
 from aura_operator.kinds.instance.model import AuraInstanceSpec, AuraInstanceStatus
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
+from aura_operator.kinds.session.model import SessionSpec, SessionStatus
 from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
 from aura_operator.runtime.grants import AuraReferenceGrantSpec
 from aura_operator.runtime.model import Intent
@@ -26,6 +27,7 @@ KINDS = [
     ("aurarestores", AuraRestoreSpec, AuraRestoreStatus),
     ("auracustomermanagedkeys", KeySpec, KeyStatus),
     ("auracredentials", AuraCredentialSpec, AuraCredentialStatus),
+    ("auragraphanalyticssessions", SessionSpec, SessionStatus),
 ]
 #: The status an AuraCredential shows has no next attempt: its pass never fails.
 NOT_IN_CRD = {"auracredentials": {"nextAttemptAt"}}

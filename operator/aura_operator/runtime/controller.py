@@ -8,7 +8,9 @@ and the credential users index behave the same for every kind, because only this
 them:
 
 - `run_pass`: one pass on the object as read now. In order: the per-object mode
-  (`reconcile: skip` today), the admission checks (`admit`), the kind's decision under the
+  (`reconcile: skip`; `reconcile: plan` or `--dry-run`: the pass runs with the Aura client
+  planning, so GETs are sent and the first mutating request is described instead, shown as
+  Synced=False Planned), the admission checks (`admit`), the kind's decision under the
   never-raises guard, then the one status write (`write_status`): a stale outcome writes
   nothing; a failed one counts towards the object's backoff; the patch is written only if it
   changes something;
@@ -33,11 +35,13 @@ from typing import Any, Generic, TypeVar
 
 import kopf
 
-from aura_operator.aura import AuraClient, AuraError
+from aura_operator.aura import AuraClient, AuraError, AuraPlanned
 from aura_operator.kube.api import KubeError
+from aura_operator.runtime import plan as plans
 from aura_operator.runtime.classify import Verdict, classify
 from aura_operator.runtime.conditions import (
     READY,
+    SYNCED,
     ConditionUpdate,
     ReadyReason,
     SyncedReason,
@@ -53,6 +57,7 @@ from aura_operator.runtime.model import (
     GROUP,
     VERSION,
     StatusModel,
+    annotation,
     force_finalized,
     object_ref,
     skipped,
@@ -223,10 +228,52 @@ async def run_pass(
     return Step(outcome, delay, outcome.spec_applied)
 
 
-def mode(kind: Kind[Any], body: Body) -> str:
-    """The per-object mode: "skip" (`reconcile: skip`: nothing is read or sent) or "act".
-    Issue 20 adds "plan" here (decide, send nothing, show what would be sent)."""
-    return "skip" if kind.honours_skip and skipped(body) else "act"
+def mode(kind: Kind[Any], body: Body, settings: Settings | None = None) -> str:
+    """The per-object mode: "skip" (`reconcile: skip`: nothing is read or sent), "plan"
+    (`reconcile: plan`, or every object under `--dry-run`: read, and describe instead of send
+    the first request that would change something) or "act". A kind that does not honour
+    skip (credentials) sends nothing but GETs anyway; `--dry-run` holds it too, in the client."""
+    if not kind.honours_skip:
+        return "act"
+    if skipped(body):
+        return "skip"
+    if annotation(body, ANNOTATION_RECONCILE) == "plan" or (
+        settings is not None and settings.dry_run
+    ):
+        return "plan"
+    return "act"
+
+
+def planning_hint(settings: Settings) -> str:
+    """How to apply a plan: what put the object in plan mode, and how to end it."""
+    if settings.dry_run:
+        return "the operator runs with --dry-run"
+    return f"remove the annotation {ANNOTATION_RECONCILE}: plan to send it"
+
+
+def planned(p: Pass[Any], signal: AuraPlanned) -> Outcome:
+    """The outcome of a planned pass: Synced=False Planned saying what would be sent (and an
+    event when the plan is new), read again at the drift interval (Aura may change under it)."""
+    request = plans.plan_request(signal.method, signal.path, signal.body, signal.current)
+    message = f"{plans.summary([request])} ({planning_hint(p.settings)})"
+    shown = StatusModel.model_validate(dict(p.body.get("status") or {})).condition(SYNCED)
+    if shown is None or shown.reason != SyncedReason.PLANNED or shown.message != message:
+        p.events.event("Normal", SyncedReason.PLANNED, message[: plans.EVENT_LIMIT])
+    return Outcome(
+        conditions=[synced_false(SyncedReason.PLANNED, message)],
+        requeue_after=p.settings.drift_interval,
+    )
+
+
+def nothing_planned(p: Pass[Any], outcome: Outcome) -> Outcome:
+    """A planned pass that would send nothing: the kind's outcome, its success shown as
+    Planned (so that plan mode stays visible); an error the kind found stays as it is."""
+    synced = next((c for c in outcome.conditions if c.type == SYNCED), None)
+    if synced is not None and synced.status == "False":
+        return outcome
+    message = f"{plans.summary([])} ({planning_hint(p.settings)})"
+    others = [c for c in outcome.conditions if c.type != SYNCED]
+    return replace(outcome, conditions=[*others, synced_false(SyncedReason.PLANNED, message)])
 
 
 async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
@@ -242,13 +289,18 @@ async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
 async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
     """The kind's decision, after the mode and the admission checks. Never raises: every error
     becomes an outcome through the one classifier; an unexpected one is logged."""
-    if mode(kind, p.body) == "skip":
+    current = mode(kind, p.body, p.settings)
+    if current == "skip":
         return Outcome(conditions=[synced_false(SyncedReason.PAUSED, PAUSED)])
     try:
-        stopped = await admit(kind, p)
-        if stopped is not None:
-            return stopped
-        return await kind.decide(p)
+        with AuraClient.planning(current == "plan"):
+            stopped = await admit(kind, p)
+            if stopped is not None:
+                return stopped
+            outcome = await kind.decide(p)
+        return nothing_planned(p, outcome) if current == "plan" else outcome
+    except AuraPlanned as signal:
+        return planned(p, signal)
     except Exception as exc:  # nothing escapes a pass (classify.py)
         verdict = classify(exc)
         if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
@@ -345,7 +397,14 @@ async def finalize_once(
             if force_finalized(fresh):
                 result = await _force(kind, p)
             else:
-                result = await kind.finalize(p)
+                with AuraClient.planning(mode(kind, fresh, ctx.settings) == "plan"):
+                    result = await kind.finalize(p)
+        except AuraPlanned as signal:  # plan mode holds the finalizer, saying what it would send
+            request = plans.plan_request(signal.method, signal.path, signal.body, signal.current)
+            message = f"{plans.describe(request)} ({planning_hint(ctx.settings)})"
+            with contextlib.suppress(Exception):
+                await show_deleting(kind, ctx, shown, message)
+            return FinalizeStep(None, None, ctx.settings.poll_interval, message)
         except Exception as exc:  # every error is retried; classify says how it reads
             verdict = classify(exc)
             delay = max(
@@ -504,9 +563,14 @@ async def run_daemon(
     )
 
 
+#: The plurals `register` built handlers for: what `--selector` narrows (lifecycle.py).
+REGISTERED: set[str] = set()
+
+
 def register(kind: Kind[Any], registry: kopf.OperatorRegistry | None = None) -> None:
     """Build the kopf handlers of `kind`: its daemon, its wake-ups, its finalizer, its watches."""
     registry = registry or kopf.get_default_registry()
+    REGISTERED.add(kind.plural)
 
     async def daemon(
         body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: Logger, **_: Any

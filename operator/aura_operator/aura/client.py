@@ -90,16 +90,22 @@ _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
 
 class Planning:
     """One plan being made (`AuraClient.planning`): what this plan's GETs answered, by path,
-    so that a planned PATCH can say which fields would change from what."""
+    so that a planned PATCH can say which fields would change from what. A witness
+    (`send=True`) lets every request go and keeps what was sent, to compare with a plan."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, send: bool = False) -> None:
+        self.send = send
         self.read: dict[str, Mapping[str, Any]] = {}
+        self.sent: list[AuraPlanned] = []
 
     def note(self, path: str, response: httpx.Response) -> None:
         body = _json_or_none(response)
         data = body.get("data") if isinstance(body, Mapping) else None
         if isinstance(data, Mapping):
             self.read[path] = data
+
+    def describe(self, method: str, path: str, body: Mapping[str, Any] | None) -> AuraPlanned:
+        return AuraPlanned(method, path, body, self.read.get(path))
 
 
 _planning: contextvars.ContextVar[Planning | None] = contextvars.ContextVar(
@@ -221,13 +227,14 @@ class AuraClient:
 
     @staticmethod
     @contextlib.contextmanager
-    def planning(active: bool = True) -> Iterator[Planning | None]:
+    def planning(active: bool = True, *, send: bool = False) -> Iterator[Planning | None]:
         """Plan the requests made inside this block (in this task and the tasks it starts):
-        GETs are sent, any other request raises `AuraPlanned` instead. Not `active`: a no-op."""
+        GETs are sent, any other request raises `AuraPlanned` instead. `send`: a witness,
+        every request goes and `sent` keeps the others. Not `active`: a no-op."""
         if not active:
             yield None
             return
-        plan = Planning()
+        plan = Planning(send=send)
         token = _planning.set(plan)
         try:
             yield plan
@@ -237,7 +244,8 @@ class AuraClient:
     @staticmethod
     def is_planning() -> bool:
         """Is a plan being made in this task (no mutating request may leave it)?"""
-        return _planning.get() is not None
+        plan = _planning.get()
+        return plan is not None and not plan.send
 
     # ---------------------------------------------------------------- tenants
 
@@ -571,9 +579,13 @@ class AuraClient:
         """One request through the budget, with a fresh token; retried as `_decide` says (a
         request that may have been applied is never resent: AuraOutcomeUnknown)."""
         plan = _planning.get()
-        if method != "GET" and (plan is not None or self._registry.dry_run):
-            current = plan.read.get(path) if plan is not None else None
-            raise AuraPlanned(method, path, body, current)
+        if method != "GET":
+            if self._registry.dry_run:
+                raise plan.describe(method, path, body) if plan else AuraPlanned(method, path, body)
+            if plan is not None and not plan.send:
+                raise plan.describe(method, path, body)
+            if plan is not None:
+                plan.sent.append(plan.describe(method, path, body))
         retry_safe = method in _IDEMPOTENT
         priority = _priority.get()
         if priority is None:

@@ -265,6 +265,28 @@ def planned(p: Pass[Any], signal: AuraPlanned) -> Outcome:
     )
 
 
+def shown_plan(p: Pass[Any]) -> str | None:
+    """The plan the object shows (Synced=False Planned), without its hint; None if none."""
+    synced = StatusModel.model_validate(dict(p.body.get("status") or {})).condition(SYNCED)
+    if synced is None or synced.reason != SyncedReason.PLANNED:
+        return None
+    return synced.message.rsplit(" (", 1)[0]
+
+
+def compare_with_plan(p: Pass[Any], shown: str, sent: list[AuraPlanned]) -> None:
+    """The first pass that sends after plan mode ended: was exactly the plan sent? Said in an
+    event (PlanApplied, or PlanChanged naming both when Aura or the spec moved in between)."""
+    requests = [plans.plan_request(s.method, s.path, s.body, s.current) for s in sent]
+    if not requests:  # nothing sent (yet: a pass that lost a race tries again)
+        return
+    done = "; ".join(plans.describe(r).removeprefix("would ") for r in requests)
+    if plans.summary(requests) == shown:
+        p.events.event("Normal", "PlanApplied", f"sent as planned: {done}"[: plans.EVENT_LIMIT])
+    else:
+        message = f"sent {done}; the plan showed: {shown}"
+        p.events.event("Warning", "PlanChanged", message[: plans.EVENT_LIMIT])
+
+
 def nothing_planned(p: Pass[Any], outcome: Outcome) -> Outcome:
     """A planned pass that would send nothing: the kind's outcome, its success shown as
     Planned (so that plan mode stays visible); an error the kind found stays as it is."""
@@ -292,13 +314,20 @@ async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
     current = mode(kind, p.body, p.settings)
     if current == "skip":
         return Outcome(conditions=[synced_false(SyncedReason.PAUSED, PAUSED)])
+    shown = shown_plan(p) if current == "act" else None
     try:
-        with AuraClient.planning(current == "plan"):
+        with AuraClient.planning(
+            current == "plan" or shown is not None, send=shown is not None
+        ) as plan:
             stopped = await admit(kind, p)
             if stopped is not None:
                 return stopped
             outcome = await kind.decide(p)
-        return nothing_planned(p, outcome) if current == "plan" else outcome
+        if current == "plan":
+            return nothing_planned(p, outcome)
+        if shown is not None and plan is not None:
+            compare_with_plan(p, shown, plan.sent)
+        return outcome
     except AuraPlanned as signal:
         return planned(p, signal)
     except Exception as exc:  # nothing escapes a pass (classify.py)

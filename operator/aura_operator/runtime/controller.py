@@ -41,7 +41,6 @@ from aura_operator.runtime import plan as plans
 from aura_operator.runtime.classify import Verdict, classify
 from aura_operator.runtime.conditions import (
     READY,
-    SYNCED,
     ConditionUpdate,
     ReadyReason,
     SyncedReason,
@@ -64,6 +63,13 @@ from aura_operator.runtime.model import (
 )
 from aura_operator.runtime.object_state import ObjectState
 from aura_operator.runtime.outcome import Outcome, Recorder, backoff, from_verdict, synced_false
+from aura_operator.runtime.planning import (
+    compare_with_plan,
+    nothing_planned,
+    planned,
+    planning_hint,
+    shown_plan,
+)
 from aura_operator.runtime.settings import Settings
 from aura_operator.runtime.status_write import changes, status_patch
 
@@ -244,60 +250,6 @@ def mode(kind: Kind[Any], body: Body, settings: Settings | None = None) -> str:
     return "act"
 
 
-def planning_hint(settings: Settings) -> str:
-    """How to apply a plan: what put the object in plan mode, and how to end it."""
-    if settings.dry_run:
-        return "the operator runs with --dry-run"
-    return f"remove the annotation {ANNOTATION_RECONCILE}: plan to send it"
-
-
-def planned(p: Pass[Any], signal: AuraPlanned) -> Outcome:
-    """The outcome of a planned pass: Synced=False Planned saying what would be sent (and an
-    event when the plan is new), read again at the drift interval (Aura may change under it)."""
-    request = plans.plan_request(signal.method, signal.path, signal.body, signal.current)
-    message = f"{plans.summary([request])} ({planning_hint(p.settings)})"
-    shown = StatusModel.model_validate(dict(p.body.get("status") or {})).condition(SYNCED)
-    if shown is None or shown.reason != SyncedReason.PLANNED or shown.message != message:
-        p.events.event("Normal", SyncedReason.PLANNED, message[: plans.EVENT_LIMIT])
-    return Outcome(
-        conditions=[synced_false(SyncedReason.PLANNED, message)],
-        requeue_after=p.settings.drift_interval,
-    )
-
-
-def shown_plan(p: Pass[Any]) -> str | None:
-    """The plan the object shows (Synced=False Planned), without its hint; None if none."""
-    synced = StatusModel.model_validate(dict(p.body.get("status") or {})).condition(SYNCED)
-    if synced is None or synced.reason != SyncedReason.PLANNED:
-        return None
-    return synced.message.rsplit(" (", 1)[0]
-
-
-def compare_with_plan(p: Pass[Any], shown: str, sent: list[AuraPlanned]) -> None:
-    """The first pass that sends after plan mode ended: was exactly the plan sent? Said in an
-    event (PlanApplied, or PlanChanged naming both when Aura or the spec moved in between)."""
-    requests = [plans.plan_request(s.method, s.path, s.body, s.current) for s in sent]
-    if not requests:  # nothing sent (yet: a pass that lost a race tries again)
-        return
-    done = "; ".join(plans.describe(r).removeprefix("would ") for r in requests)
-    if plans.summary(requests) == shown:
-        p.events.event("Normal", "PlanApplied", f"sent as planned: {done}"[: plans.EVENT_LIMIT])
-    else:
-        message = f"sent {done}; the plan showed: {shown}"
-        p.events.event("Warning", "PlanChanged", message[: plans.EVENT_LIMIT])
-
-
-def nothing_planned(p: Pass[Any], outcome: Outcome) -> Outcome:
-    """A planned pass that would send nothing: the kind's outcome, its success shown as
-    Planned (so that plan mode stays visible); an error the kind found stays as it is."""
-    synced = next((c for c in outcome.conditions if c.type == SYNCED), None)
-    if synced is not None and synced.status == "False":
-        return outcome
-    message = f"{plans.summary([])} ({planning_hint(p.settings)})"
-    others = [c for c in outcome.conditions if c.type != SYNCED]
-    return replace(outcome, conditions=[*others, synced_false(SyncedReason.PLANNED, message)])
-
-
 async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
     """Per-object admission checks that run before a pass acts; an Outcome stops the pass.
 
@@ -314,7 +266,7 @@ async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
     current = mode(kind, p.body, p.settings)
     if current == "skip":
         return Outcome(conditions=[synced_false(SyncedReason.PAUSED, PAUSED)])
-    shown = shown_plan(p) if current == "act" else None
+    shown = shown_plan(p.body) if current == "act" else None
     try:
         with AuraClient.planning(
             current == "plan" or shown is not None, send=shown is not None
@@ -324,12 +276,12 @@ async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
                 return stopped
             outcome = await kind.decide(p)
         if current == "plan":
-            return nothing_planned(p, outcome)
+            return nothing_planned(p.settings, outcome)
         if shown is not None and plan is not None:
-            compare_with_plan(p, shown, plan.sent)
+            compare_with_plan(p.events, shown, plan.sent)
         return outcome
     except AuraPlanned as signal:
-        return planned(p, signal)
+        return planned(p.body, p.settings, p.events, signal)
     except Exception as exc:  # nothing escapes a pass (classify.py)
         verdict = classify(exc)
         if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):

@@ -7,7 +7,6 @@ from typing import Any
 
 import kopf
 import pytest
-from kopf._cogs.structs.references import Resource
 
 from aura_operator.cli import build_parser
 from aura_operator.cli.run import apply_flags
@@ -79,7 +78,7 @@ def test_the_selector_setting_is_canonical(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def watch_selectors(settings: kopf.OperatorSettings, group: str, plural: str) -> list[str]:
-    return settings.watching.label_selectors.collect(Resource(group, "v1alpha1", plural))
+    return settings.watching.label_selectors.collect(kopf.Resource(group, "v1alpha1", plural))
 
 
 def test_a_selector_narrows_the_watches_of_the_kinds_and_nothing_else() -> None:
@@ -89,7 +88,7 @@ def test_a_selector_narrows_the_watches_of_the_kinds_and_nothing_else() -> None:
     assert watch_selectors(settings, group, "aurainstances") == ["shard=a"]
     assert watch_selectors(settings, group, "aurasnapshots") == ["shard=a"]
     assert watch_selectors(settings, group, "aurareferencegrants") == []  # read, not handled
-    secrets = settings.watching.label_selectors.collect(Resource("", "v1", "secrets"))
+    secrets = settings.watching.label_selectors.collect(kopf.Resource("", "v1", "secrets"))
     assert secrets == ["app.kubernetes.io/managed-by=aura-operator"]
 
 

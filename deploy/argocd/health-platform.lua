@@ -5,6 +5,7 @@
 --                                                     spec.deletionProtection: false)
 --   being deleted                                  -> Progressing (e.g. a credential still in use)
 --   Synced=False, terminal reason                  -> Degraded (no retry can fix it)
+--   Synced=False, Planned (reconcile: plan, --dry-run)-> Suspended (nothing is sent to Aura)
 --   Ready=True                                     -> Healthy
 --   Ready=False, CredentialsInvalid                -> Degraded (a credential Aura refused)
 --   otherwise                                      -> Progressing, with the message
@@ -45,6 +46,11 @@ end
 if synced ~= nil and synced.status == "False" and TERMINAL[synced.reason] then
   hs.status = "Degraded"
   hs.message = synced.reason .. ": " .. message(synced, "see the object's events")
+  return hs
+end
+if synced ~= nil and synced.status == "False" and synced.reason == "Planned" then
+  hs.status = "Suspended"
+  hs.message = "Planned: " .. message(synced, "plan mode: nothing is sent to Aura")
   return hs
 end
 if ready ~= nil and ready.status == "True" then

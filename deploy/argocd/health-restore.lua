@@ -4,6 +4,7 @@
 --   status.phase Completed                                     -> Healthy
 --   status.phase Failed                                        -> Degraded, with the reason
 --   Synced=False with a terminal reason                        -> Degraded (no retry can fix it)
+--   Synced=False, Planned (reconcile: plan, --dry-run)         -> Suspended (nothing is sent to Aura)
 --   otherwise (Pending, SnapshottingTarget, Restoring, ...)    -> Progressing, with the phase
 local TERMINAL = { InvalidSpec = true, CredentialsInvalid = true, CreateAmbiguous = true }
 
@@ -45,6 +46,11 @@ end
 if synced ~= nil and synced.status == "False" and TERMINAL[synced.reason] then
   hs.status = "Degraded"
   hs.message = synced.reason .. ": " .. message(synced, "see the AuraRestore's events")
+  return hs
+end
+if synced ~= nil and synced.status == "False" and synced.reason == "Planned" then
+  hs.status = "Suspended"
+  hs.message = "Planned: " .. message(synced, "plan mode: nothing is sent to Aura")
   return hs
 end
 

@@ -4,6 +4,7 @@
 --   Ready=True (Aura says Completed)                           -> Healthy
 --   Aura says Failed or Cancelled                              -> Degraded
 --   Synced=False with a terminal reason                        -> Degraded (no retry can fix it)
+--   Synced=False, Planned (reconcile: plan, --dry-run)         -> Suspended (nothing is sent to Aura)
 --   otherwise (requested, Pending, InProgress, waiting)        -> Progressing, with the message
 local TERMINAL = { InvalidSpec = true, CredentialsInvalid = true, CreateAmbiguous = true }
 
@@ -44,6 +45,11 @@ end
 if synced ~= nil and synced.status == "False" and TERMINAL[synced.reason] then
   hs.status = "Degraded"
   hs.message = synced.reason .. ": " .. message(synced, "see the AuraSnapshot's events")
+  return hs
+end
+if synced ~= nil and synced.status == "False" and synced.reason == "Planned" then
+  hs.status = "Suspended"
+  hs.message = "Planned: " .. message(synced, "plan mode: nothing is sent to Aura")
   return hs
 end
 

@@ -5,6 +5,7 @@
 --                                                                 spec.deletionProtection: false)
 --   being deleted                                              -> Progressing
 --   Synced=False, terminal reason, for the current generation  -> Degraded (no retry can fix it)
+--   Synced=False, Planned (reconcile: plan, or --dry-run)      -> Suspended
 --   Synced=False, ReconcilePaused (reconcile: skip annotation) -> Suspended
 --   status.observedGeneration behind metadata.generation       -> Progressing
 --   the instance is paused                                     -> Suspended
@@ -54,6 +55,11 @@ if synced ~= nil and synced.status == "False" then
   if TERMINAL[synced.reason] and current then
     hs.status = "Degraded"
     hs.message = synced.reason .. ": " .. message(synced, "see the AuraInstance's events")
+    return hs
+  end
+  if synced.reason == "Planned" then
+    hs.status = "Suspended"
+    hs.message = "Planned: " .. message(synced, "plan mode: nothing is sent to Aura")
     return hs
   end
   if synced.reason == "ReconcilePaused" then

@@ -194,3 +194,11 @@ def test_a_deletion_held_by_deletion_protection_is_degraded_with_how_to_release_
     )  # fmt: skip
     # Protection on an object that is not being deleted is nothing to show.
     assert health(instance(READY, SYNCED))[0] == "Healthy"
+
+
+def test_a_planned_object_is_suspended() -> None:
+    message = "would PATCH /v1/instances/abc123: memory 2GB → 4GB"
+    synced = cond("Synced", "False", SyncedReason.PLANNED, message)
+    assert health(instance(READY, synced, generation=3, observed=2)) == (
+        "Suspended", f"Planned: {message}"
+    )  # fmt: skip

@@ -71,3 +71,8 @@ def test_a_key_held_by_deletion_protection_is_degraded_with_how_to_release_it() 
         "Degraded",
         "DeletionProtected: set spec.deletionProtection to false",
     )
+
+
+def test_a_planned_key_is_suspended() -> None:
+    planned = cond("Synced", "False", "Planned", "would POST /v1/customer-managed-keys: name=k")
+    assert health(obj(planned)) == ("Suspended", f"Planned: {planned['message']}")

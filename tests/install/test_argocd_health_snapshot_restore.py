@@ -144,3 +144,10 @@ def test_a_restore_waiting_for_its_snapshot_is_progressing_not_degraded() -> Non
     status = {"phase": "Restoring", "completedAt": "2026-12-01T11:00:00Z",
               "conditions": [ready, SYNCED]}  # fmt: skip
     assert health(RESTORE, status)[0] == "Progressing"
+
+
+@pytest.mark.parametrize("script", [SNAPSHOT, RESTORE])
+def test_a_planned_snapshot_or_restore_is_suspended(script: str) -> None:
+    message = "would POST /v1/instances/abc123/snapshots"
+    planned = cond("Synced", "False", SyncedReason.PLANNED, message)
+    assert health(script, {"conditions": [planned]}) == ("Suspended", f"Planned: {message}")

@@ -521,3 +521,22 @@ def test_network_policy_allows_metrics_in_and_dns_api_out() -> None:
                     for p in rule["ports"]}  # fmt: skip
     assert egress_ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")}
     assert not by_kind(render(), "NetworkPolicy")
+
+
+def test_a_shard_release_runs_with_its_selector_its_own_lease_and_optionally_dry() -> None:
+    docs = render({"selector": "shard in (b,a)", "dryRun": True}, release="shard-a")
+    args = container(docs)["args"]
+    assert "--selector=shard in (b,a)" in args and "--dry-run" in args
+    parsed = build_parser().parse_args(args)
+    assert (parsed.selector, parsed.dry_run) == ("shard in (b,a)", True)
+    assert env_of(docs)["AURA_OPERATOR_LEASE_NAME"] == "shard-a-aura-operator"
+    (lease_rule,) = [
+        r for d in by_kind(docs, "Role") for r in d["rules"] if r.get("resourceNames") and
+        r["resources"] == ["leases"]
+    ]  # fmt: skip
+    assert lease_rule["resourceNames"] == ["shard-a-aura-operator"]
+
+
+def test_without_a_selector_or_dry_run_the_operator_handles_everything() -> None:
+    args = container(render({}))["args"]
+    assert not [a for a in args if a.startswith(("--selector", "--dry-run"))]

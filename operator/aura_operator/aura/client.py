@@ -9,7 +9,10 @@ The request path (`_send`) is where the rules live:
   `Retry-After` is a floor for the next try;
 - a 429 (or a 5xx with `Retry-After` on a GET/DELETE) holds every request of the credential
   for its `Retry-After`; waits longer than
-  `max_inline_wait` raise `AuraRateLimited(retry_after=...)` instead of sleeping.
+  `max_inline_wait` raise `AuraRateLimited(retry_after=...)` instead of sleeping;
+- plan mode (`AuraClient.planning()`, per task; `--dry-run`, per process through the registry):
+  GETs are sent, every other request raises `AuraPlanned` describing it instead of leaving the
+  process (token requests excepted: they change nothing).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from aura_operator.aura.errors import (
     AuraConflict,
     AuraError,
     AuraOutcomeUnknown,
+    AuraPlanned,
     AuraRateLimited,
     AuraServerError,
     AuraSessionConflict,
@@ -81,6 +85,31 @@ USER_AGENT = f"aura-operator/{__version__}"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
 _priority: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
     "aura_priority", default=None
+)
+
+
+class Planning:
+    """One plan being made (`AuraClient.planning`): what this plan's GETs answered, by path,
+    so that a planned PATCH can say which fields would change from what. A witness
+    (`send=True`) lets every request go and keeps what was sent, to compare with a plan."""
+
+    def __init__(self, *, send: bool = False) -> None:
+        self.send = send
+        self.read: dict[str, Mapping[str, Any]] = {}
+        self.sent: list[AuraPlanned] = []
+
+    def note(self, path: str, response: httpx.Response) -> None:
+        body = _json_or_none(response)
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if isinstance(data, Mapping):
+            self.read[path] = data
+
+    def describe(self, method: str, path: str, body: Mapping[str, Any] | None) -> AuraPlanned:
+        return AuraPlanned(method, path, body, self.read.get(path))
+
+
+_planning: contextvars.ContextVar[Planning | None] = contextvars.ContextVar(
+    "aura_planning", default=None
 )
 
 _ID_SEGMENT = re.compile(
@@ -195,6 +224,28 @@ class AuraClient:
             yield
         finally:
             _priority.reset(token)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def planning(active: bool = True, *, send: bool = False) -> Iterator[Planning | None]:
+        """Plan the requests made inside this block (in this task and the tasks it starts):
+        GETs are sent, any other request raises `AuraPlanned` instead. `send`: a witness,
+        every request goes and `sent` keeps the others. Not `active`: a no-op."""
+        if not active:
+            yield None
+            return
+        plan = Planning(send=send)
+        token = _planning.set(plan)
+        try:
+            yield plan
+        finally:
+            _planning.reset(token)
+
+    @staticmethod
+    def is_planning() -> bool:
+        """Is a plan being made in this task (no mutating request may leave it)?"""
+        plan = _planning.get()
+        return plan is not None and not plan.send
 
     # ---------------------------------------------------------------- tenants
 
@@ -527,6 +578,14 @@ class AuraClient:
     ) -> httpx.Response:
         """One request through the budget, with a fresh token; retried as `_decide` says (a
         request that may have been applied is never resent: AuraOutcomeUnknown)."""
+        plan = _planning.get()
+        if method != "GET":
+            if self._registry.dry_run:
+                raise plan.describe(method, path, body) if plan else AuraPlanned(method, path, body)
+            if plan is not None and not plan.send:
+                raise plan.describe(method, path, body)
+            if plan is not None:
+                plan.sent.append(plan.describe(method, path, body))
         retry_safe = method in _IDEMPOTENT
         priority = _priority.get()
         if priority is None:
@@ -570,6 +629,8 @@ class AuraClient:
                 self._registry.tokens.invalidate(self._key, token)
                 continue
             if 200 <= status < 300:
+                if plan is not None:
+                    plan.note(path, response)
                 return response
             await self._after_error_status(response, method, path, retry_safe, attempt)
             attempt += 1

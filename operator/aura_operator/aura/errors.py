@@ -173,6 +173,28 @@ _BY_REASON: dict[str, type[AuraError]] = {
 }
 
 
+class AuraPlanned(Exception):
+    """Plan mode: a mutating request was described instead of sent (AuraClient.planning).
+
+    Deliberately not an AuraError: no kind's error handling may mistake it for a refusal or an
+    unknown outcome; only the controller turns it into the Planned outcome. `current` is what
+    Aura answered to the last GET of the same path in this plan (the fields before a change).
+    """
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        current: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"plan mode: {method} {path} not sent")
+        self.method = method
+        self.path = path
+        self.body = dict(body or {})
+        self.current = dict(current) if current is not None else None
+
+
 def error_class(status: int, reason: str | None = None) -> type[AuraError]:
     """The class for a response: the documented `reason` wins over the status code."""
     if reason and reason in _BY_REASON:

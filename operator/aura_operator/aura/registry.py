@@ -25,10 +25,14 @@ class CredentialRegistry:
         requests_per_minute: float = 110.0,
         burst: int = 10,
         clock: Clock | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.requests_per_minute = requests_per_minute
         self.burst = burst
+        self.dry_run = dry_run
+        """`--dry-run`: no client of this process sends anything but GETs (and token requests);
+        every other request raises AuraPlanned."""
         self.tokens = TokenCache(self.clock)
         self._budgets: dict[str, CredentialBudget] = {}
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
+from collections.abc import MutableMapping
+
+from aura_operator.runtime.selector import SelectorError, label_selector, parse
 
 #: `--log-level` values: the three levels kopf.configure knows (verbose, normal, quiet).
 LOG_LEVELS = ("debug", "info", "warning")
@@ -52,6 +57,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="full (time, logger, level; the default), plain (message only) or json",
     )
     parser.add_argument("--verbose", action="store_true", help="the same as --log-level debug")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan every object: send only GETs to Aura and show what would be sent "
+        "(Synced=False Planned); the same as AURA_OPERATOR_DRY_RUN=true",
+    )
+    parser.add_argument(
+        "--selector",
+        metavar="LABEL-SELECTOR",
+        default=None,
+        help="handle only the objects (of every kind) whose labels match, e.g. shard=a or "
+        "'shard in (a,b)'; the same as AURA_OPERATOR_SELECTOR (docs/scale-out.md)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -76,10 +94,25 @@ def configure_logging(level: str, log_format: str) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
 
 
+def apply_flags(args: argparse.Namespace, environ: MutableMapping[str, str]) -> None:
+    """--dry-run and --selector as the settings they stand for (read at start-up from the
+    environment, like every setting); a bad selector fails here, before kopf starts."""
+    if args.dry_run:
+        environ["AURA_OPERATOR_DRY_RUN"] = "true"
+    if args.selector is not None:
+        environ["AURA_OPERATOR_SELECTOR"] = label_selector(parse(args.selector))
+
+
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
     import aura_operator.main  # noqa: F401  (registers the handlers)
+
+    try:
+        apply_flags(args, os.environ)
+    except SelectorError as exc:
+        print(f"aura-operator run: --selector: {exc}", file=sys.stderr)
+        return 2
 
     configure_logging("debug" if args.verbose else args.log_level, args.log_format)
     namespaces: list[str] = list(args.namespaces)

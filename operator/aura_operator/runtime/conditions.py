@@ -42,6 +42,7 @@ class SyncedReason:
     CREATE_AMBIGUOUS = "CreateAmbiguous"
     THROTTLED = "Throttled"
     PAUSED = "ReconcilePaused"
+    PLANNED = "Planned"
 
 
 class SecretReason:

@@ -30,7 +30,9 @@ class OperatorContext:
         self.kube = kube
         self.leadership = leadership or Leadership.always()
         self.registry = CredentialRegistry(
-            requests_per_minute=settings.requests_per_minute, burst=settings.request_burst
+            requests_per_minute=settings.requests_per_minute,
+            burst=settings.request_burst,
+            dry_run=settings.dry_run,
         )
         self.metrics = Metrics()
         self.credentials = Credentials(settings, kube, self.registry, observer=self.metrics)

@@ -8,7 +8,9 @@ and the credential users index behave the same for every kind, because only this
 them:
 
 - `run_pass`: one pass on the object as read now. In order: the per-object mode
-  (`reconcile: skip` today), the admission checks (`admit`), the kind's decision under the
+  (`reconcile: skip`; `reconcile: plan` or `--dry-run`: the pass runs with the Aura client
+  planning, so GETs are sent and the first mutating request is described instead, shown as
+  Synced=False Planned), the admission checks (`admit`), the kind's decision under the
   never-raises guard, then the one status write (`write_status`): a stale outcome writes
   nothing; a failed one counts towards the object's backoff; the patch is written only if it
   changes something;
@@ -33,8 +35,9 @@ from typing import Any, Generic, TypeVar
 
 import kopf
 
-from aura_operator.aura import AuraClient, AuraError
+from aura_operator.aura import AuraClient, AuraError, AuraPlanned
 from aura_operator.kube.api import KubeError
+from aura_operator.runtime import plan as plans
 from aura_operator.runtime.classify import Verdict, classify
 from aura_operator.runtime.conditions import (
     READY,
@@ -53,12 +56,20 @@ from aura_operator.runtime.model import (
     GROUP,
     VERSION,
     StatusModel,
+    annotation,
     force_finalized,
     object_ref,
     skipped,
 )
 from aura_operator.runtime.object_state import ObjectState
 from aura_operator.runtime.outcome import Outcome, Recorder, backoff, from_verdict, synced_false
+from aura_operator.runtime.planning import (
+    compare_with_plan,
+    nothing_planned,
+    planned,
+    planning_hint,
+    shown_plan,
+)
 from aura_operator.runtime.settings import Settings
 from aura_operator.runtime.status_write import changes, status_patch
 
@@ -223,10 +234,20 @@ async def run_pass(
     return Step(outcome, delay, outcome.spec_applied)
 
 
-def mode(kind: Kind[Any], body: Body) -> str:
-    """The per-object mode: "skip" (`reconcile: skip`: nothing is read or sent) or "act".
-    Issue 20 adds "plan" here (decide, send nothing, show what would be sent)."""
-    return "skip" if kind.honours_skip and skipped(body) else "act"
+def mode(kind: Kind[Any], body: Body, settings: Settings | None = None) -> str:
+    """The per-object mode: "skip" (`reconcile: skip`: nothing is read or sent), "plan"
+    (`reconcile: plan`, or every object under `--dry-run`: read, and describe instead of send
+    the first request that would change something) or "act". A kind that does not honour
+    skip (credentials) sends nothing but GETs anyway; `--dry-run` holds it too, in the client."""
+    if not kind.honours_skip:
+        return "act"
+    if skipped(body):
+        return "skip"
+    if annotation(body, ANNOTATION_RECONCILE) == "plan" or (
+        settings is not None and settings.dry_run
+    ):
+        return "plan"
+    return "act"
 
 
 async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
@@ -242,13 +263,25 @@ async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
 async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
     """The kind's decision, after the mode and the admission checks. Never raises: every error
     becomes an outcome through the one classifier; an unexpected one is logged."""
-    if mode(kind, p.body) == "skip":
+    current = mode(kind, p.body, p.settings)
+    if current == "skip":
         return Outcome(conditions=[synced_false(SyncedReason.PAUSED, PAUSED)])
+    shown = shown_plan(p.body) if current == "act" else None
     try:
-        stopped = await admit(kind, p)
-        if stopped is not None:
-            return stopped
-        return await kind.decide(p)
+        with AuraClient.planning(
+            current == "plan" or shown is not None, send=shown is not None
+        ) as plan:
+            stopped = await admit(kind, p)
+            if stopped is not None:
+                return stopped
+            outcome = await kind.decide(p)
+        if current == "plan":
+            return nothing_planned(p.settings, outcome)
+        if shown is not None and plan is not None:
+            compare_with_plan(p.events, shown, plan.sent)
+        return outcome
+    except AuraPlanned as signal:
+        return planned(p.body, p.settings, p.events, signal)
     except Exception as exc:  # nothing escapes a pass (classify.py)
         verdict = classify(exc)
         if verdict.reason == SyncedReason.ERROR and not isinstance(exc, AuraError | KubeError):
@@ -345,7 +378,14 @@ async def finalize_once(
             if force_finalized(fresh):
                 result = await _force(kind, p)
             else:
-                result = await kind.finalize(p)
+                with AuraClient.planning(mode(kind, fresh, ctx.settings) == "plan"):
+                    result = await kind.finalize(p)
+        except AuraPlanned as signal:  # plan mode holds the finalizer, saying what it would send
+            request = plans.plan_request(signal.method, signal.path, signal.body, signal.current)
+            message = f"{plans.describe(request)} ({planning_hint(ctx.settings)})"
+            with contextlib.suppress(Exception):
+                await show_deleting(kind, ctx, shown, message)
+            return FinalizeStep(None, None, ctx.settings.poll_interval, message)
         except Exception as exc:  # every error is retried; classify says how it reads
             verdict = classify(exc)
             delay = max(
@@ -504,9 +544,14 @@ async def run_daemon(
     )
 
 
+#: The plurals `register` built handlers for: what `--selector` narrows (lifecycle.py).
+REGISTERED: set[str] = set()
+
+
 def register(kind: Kind[Any], registry: kopf.OperatorRegistry | None = None) -> None:
     """Build the kopf handlers of `kind`: its daemon, its wake-ups, its finalizer, its watches."""
     registry = registry or kopf.get_default_registry()
+    REGISTERED.add(kind.plural)
 
     async def daemon(
         body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, logger: Logger, **_: Any

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aura_operator.aura import AuraError
+from aura_operator.aura import AuraClient, AuraError
 from aura_operator.kube.api import KubeConflict
 from aura_operator.runtime.classify import classify
 from aura_operator.runtime.conditions import ConditionUpdate, SyncedReason, now_iso
@@ -75,7 +75,12 @@ async def record(
     ctx: OperatorContext, plural: str, ref: ObjectRef, status: Mapping[str, Any]
 ) -> Fence:
     """Write `status` (which holds the intent) only if the object is still at the version this
-    pass read. Of two processes that read the same object, only one records and sends."""
+    pass read. Of two processes that read the same object, only one records and sends.
+
+    In plan mode nothing is written: the POST that follows is described, not sent, and an
+    intent without its POST would make recovery look for a result that can never appear."""
+    if AuraClient.is_planning():
+        return Fence.WRITTEN
     try:
         await ctx.kube.patch_object_status(
             plural, ref.namespace, ref.name, status, resource_version=ref.resource_version

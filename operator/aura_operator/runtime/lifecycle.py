@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import kopf
@@ -22,8 +23,13 @@ GROUP = "aura-operator.dev"
 FINALIZER = f"{GROUP}/finalizer"
 
 
-def configure(settings: kopf.OperatorSettings) -> None:
-    """Apply the operator's kopf settings (pure: tested without a cluster)."""
+def configure(
+    settings: kopf.OperatorSettings, selector: str = "", plurals: Collection[str] = ()
+) -> None:
+    """Apply the operator's kopf settings (pure: tested without a cluster). `selector`
+    (`--selector`, canonical form) narrows the watches of the kinds `plurals` on the API
+    server: this process never sees, adds a finalizer to or writes the status of an object
+    it does not select."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -41,6 +47,11 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # `labels=` filter alone is applied client-side, after every Secret (with its data) of
     # every watched namespace has been read.
     settings.watching.label_selectors["", "v1", "secrets"] = f"{MANAGED_BY}={OPERATOR}"
+    if selector:
+        kinds = frozenset(plurals)
+        settings.watching.label_selectors[
+            lambda resource: resource.group == GROUP and resource.plural in kinds
+        ] = selector
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
 
@@ -59,11 +70,12 @@ async def on_startup(
     """Configure kopf, build the process-wide context, and join the leader election."""
     from aura_operator.kube.api import Kube
     from aura_operator.runtime.context import OperatorContext
+    from aura_operator.runtime.controller import REGISTERED
     from aura_operator.runtime.leader import Leadership, LeaseElector, LeaseTiming
     from aura_operator.runtime.settings import Settings
 
-    configure(settings)
     operator_settings = Settings()
+    configure(settings, operator_settings.selector or "", REGISTERED)
     kube = Kube()
     leadership = Leadership.always()
     election = "off"
@@ -97,7 +109,7 @@ async def on_startup(
     memo["context"] = context
     logger.info(
         "aura-operator: api %s, budget %g/min per credential, backups %s, default deletion "
-        "policy %s, leader election %s",
+        "policy %s, leader election %s, objects %s%s",
         operator_settings.api_url,
         operator_settings.requests_per_minute,
         f"in namespace {operator_settings.namespace}"
@@ -105,6 +117,8 @@ async def on_startup(
         else "off",
         operator_settings.default_deletion_policy,
         election,
+        f"selected by {operator_settings.selector}" if operator_settings.selector else "all",
+        ", dry run: only GETs are sent" if operator_settings.dry_run else "",
     )
 
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aura_operator.runtime.selector import label_selector, parse
+
 DEFAULT_API_URL = "https://api.neo4j.io"
 
 
@@ -189,6 +191,28 @@ class Settings(BaseSettings):
             "its own spec.unmanagedObjects."
         ),
     )
+
+    dry_run: bool = Field(
+        default=False,
+        description=(
+            "Plan every object as the reconcile: plan annotation does: only GETs (and token "
+            "requests) leave the process; what would be sent is shown (Synced=False Planned)."
+        ),
+    )
+    selector: str | None = Field(
+        default=None,
+        description=(
+            "Label selector of the objects (of every kind) this process handles, e.g. shard=a; "
+            "empty: all. Releases with disjoint selectors split the objects (docs/scale-out.md)."
+        ),
+    )
+
+    @field_validator("selector")
+    @classmethod
+    def _parse_selector(cls, value: str | None) -> str | None:
+        return (
+            label_selector(parse(value)) if value else None
+        )  # SelectorError is a ValueError: a clear message
 
     @model_validator(mode="after")
     def _renew_before_expiry(self) -> Settings:

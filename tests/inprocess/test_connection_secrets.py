@@ -334,3 +334,19 @@ async def test_a_lost_status_write_is_recovered_by_the_password_under_the_custom
         await h.settle("orders")
         assert len(h.posts()) == 1
         assert h.changes() == ["POST /v1/instances 202"]
+
+
+async def test_a_value_that_needs_an_unknown_password_is_kept_not_dropped() -> None:
+    """No backup, no bare password key, and the binding Secret gone: the operator no longer
+    knows the password, but JDBC_URL still holds it. It stays as it is (the only copy left);
+    the condition says the operator cannot keep it, and status.binding goes."""
+    async with harness(backup_secrets=False) as h:
+        _, password = await created(h, "orders", templated(JDBC, "Replace"))
+        await h.kube.delete_secret(NS, "orders-binding")
+        after = await h.run_pass("orders")
+        assert password in (h.secret("orders-connection") or {})["JDBC_URL"]
+        ready = after.condition("ConnectionSecretReady")
+        assert (ready["status"], ready["reason"]) == ("False", "PasswordUnavailable")
+        assert "add a template key that holds only {{ .password }}" in ready["message"]
+        assert after.status.get("binding") is None
+        assert "password" not in (h.secret("orders-binding") or {})

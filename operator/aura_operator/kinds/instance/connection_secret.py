@@ -288,7 +288,7 @@ def _unavailable(obj: AuraInstance, name: str) -> ConditionUpdate:
 
 
 class SecretStore:
-    """Writes connection Secrets and their backups through `Kube`."""
+    """Writes connection Secrets, their backups and binding Secrets through `Kube`."""
 
     def __init__(
         self, kube: KubeApi, *, backup_namespace: str | None, backups: bool = True

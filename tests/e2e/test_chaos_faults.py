@@ -120,13 +120,21 @@ def test_a_429_storm_on_every_endpoint_is_waited_out_by_both_credentials(
 
 
 def test_connection_secret_and_its_backup_both_deleted(aura_env: AuraEnv) -> None:
+    """Every copy of the password lost: the connection Secret, its backup and the Service
+    Binding Secret (deleted while the object is paused, so that none is rewritten from
+    another in between)."""
     aura_env.run_operator()
     aura_env.apply("orders")
     obj = aura_env.wait_for("orders", settled, what="settled", timeout=60)
     instance_id = obj["status"]["instanceId"]
 
-    aura_env.core.delete_namespaced_secret(f"aura-backup-{instance_id}", aura_env.namespace)
-    aura_env.core.delete_namespaced_secret("orders-connection", aura_env.namespace)
+    aura_env.patch("orders", {"metadata": {"annotations": {"aura-operator.dev/reconcile": "skip"}}})
+    aura_env.wait_for(
+        "orders", lambda o: synced(o, "ReconcilePaused", "False"), what="ReconcilePaused"
+    )
+    for name in (f"aura-backup-{instance_id}", "orders-connection", "orders-binding"):
+        aura_env.core.delete_namespaced_secret(name, aura_env.namespace)
+    aura_env.patch("orders", {"metadata": {"annotations": {"aura-operator.dev/reconcile": None}}})
 
     # The instance is kept (deleting it would lose data); the Secret comes back with everything
     # but the password, and the condition says what is missing and what to do.
@@ -138,6 +146,7 @@ def test_connection_secret_and_its_backup_both_deleted(aura_env: AuraEnv) -> Non
     secret = aura_env.secret("orders-connection") or {}
     assert secret.get("AURA_INSTANCEID") == instance_id
     assert "NEO4J_PASSWORD" not in secret
+    assert "binding" not in obj["status"]
     assert len(creates(aura_env)) == 1
     assert [i["id"] for i in aura_env.sim_instances()] == [instance_id]
     assert aura_env.operator is not None and aura_env.operator.process.running

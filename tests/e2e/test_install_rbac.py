@@ -153,6 +153,8 @@ def test_create_resize_delete_under_the_charts_identity(
     (instance,) = [i for i in aura.sim_instances() if i["id"] == instance_id]
     secret = aura.secret(f"{name}-connection")
     assert secret is not None and secret["NEO4J_PASSWORD"] == instance["password"]
+    binding = aura.secret(obj["status"]["binding"]["name"])  # the chart's Role writes it too
+    assert binding is not None and binding["password"] == instance["password"]
     backup = aura.secret(f"aura-backup-{instance_id}", namespace=operator_namespace)
     assert backup is not None and backup["NEO4J_PASSWORD"] == instance["password"]
     assert instance["memory"] == sample["spec"]["memory"]

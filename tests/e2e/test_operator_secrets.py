@@ -99,16 +99,35 @@ def test_backups_can_be_turned_off(aura_env: AuraEnv) -> None:
     assert secret is not None
     assert secret["NEO4J_PASSWORD"] == password
     assert backups(aura_env) == []
+    # The only other copy is the Service Binding Secret, beside it and owned by the object.
     all_secrets = aura_env.core.list_namespaced_secret(aura_env.namespace).items
-    assert not [
-        s
-        for s in all_secrets
-        if password in decoded(s).values() and s.metadata.name != "orders-connection"
+    assert [s.metadata.name for s in all_secrets if password in decoded(s).values()] == [
+        "orders-binding",
+        "orders-connection",
     ]
 
-    # Without a backup, a deleted Secret comes back without the password, and the condition
-    # says so (the operator must not invent one, nor create a second instance).
+    # Without a backup, a deleted Secret comes back from the binding Secret.
     aura_env.core.delete_namespaced_secret("orders-connection", aura_env.namespace)
+    restored = aura_env.wait_until(
+        lambda: aura_env.secret("orders-connection"),
+        what="the connection Secret to be restored",
+        timeout=15,
+    )
+    assert restored["NEO4J_PASSWORD"] == password
+    assert "from the binding Secret" in aura_env.wait_event("orders", "SecretRestored")
+
+    # With both lost, it comes back without the password, and the condition says so (the
+    # operator must not invent one, nor create a second instance). The object is paused
+    # (reconcile: skip) while both go, so that neither is rewritten from the other.
+    aura_env.patch("orders", {"metadata": {"annotations": {"aura-operator.dev/reconcile": "skip"}}})
+    aura_env.wait_for(
+        "orders",
+        lambda o: condition(o, "Synced").get("reason") == "ReconcilePaused",
+        what="Synced=False ReconcilePaused",
+    )
+    for name in ("orders-connection", "orders-binding"):
+        aura_env.core.delete_namespaced_secret(name, aura_env.namespace)
+    aura_env.patch("orders", {"metadata": {"annotations": {"aura-operator.dev/reconcile": None}}})
     obj = aura_env.wait_for(
         "orders",
         lambda o: condition(o, "ConnectionSecretReady").get("reason") == "PasswordUnavailable",
@@ -121,6 +140,8 @@ def test_backups_can_be_turned_off(aura_env: AuraEnv) -> None:
     assert recreated is not None
     assert "NEO4J_PASSWORD" not in recreated
     assert recreated["AURA_INSTANCEID"] == instance_id
+    assert "password" not in (aura_env.secret("orders-binding") or {})
+    assert "binding" not in obj["status"]
     assert backups(aura_env) == []
     assert len(posts(aura_env)) == 1
 

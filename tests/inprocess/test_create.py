@@ -33,14 +33,17 @@ async def test_a_create_posts_once_and_writes_the_password_before_anything_else(
     assert {"SecretWritten", "Created"} <= set(first.reasons())
 
     # The order of writes: the intent (before the POST), then the Secret with the password
-    # (before anything else), its backup, and only then the rest of the status.
+    # (before anything else), its backup, the Service Binding Secret (never ahead of the
+    # connection Secret), and only then the rest of the status.
     writes = [(w.method, w.namespace, w.name) for w in h.kube.writes]
     assert writes == [
         ("patch_status", NS, "orders"),
         ("create_secret", NS, "orders-connection"),
         ("create_secret", "aura-system", f"aura-backup-{instance_id}"),
+        ("create_secret", NS, "orders-binding"),
         ("patch_status", NS, "orders"),
     ]
+    assert status["binding"] == {"name": "orders-binding"}
     assert "creation" in h.kube.writes[0].body["status"]
     assert "instanceId" not in h.kube.writes[0].body["status"]
     assert h.secret("orders-connection") == {

@@ -4,6 +4,7 @@ in the CRD, and every intent the CRD records fits the one intent model (runtime/
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ from pydantic import BaseModel
 
 from aura_operator.kinds.credential.model import AuraCredentialSpec, AuraCredentialStatus
 from aura_operator.kinds.customer_key.model import KeySpec, KeyStatus
-from aura_operator.kinds.instance.model import AuraInstanceSpec, AuraInstanceStatus
+from aura_operator.kinds.instance.model import (
+    AuraInstanceSpec,
+    AuraInstanceStatus,
+    BindingStatus,
+    ConnectionSecretSpec,
+)
+from aura_operator.kinds.instance.secret_template import SecretTemplate
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
 from aura_operator.kinds.session.model import SessionSpec, SessionStatus
 from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
@@ -83,3 +90,19 @@ def test_every_recorded_intent_fits_the_one_intent_model(
         if field in status_props:
             assert set(status_props[field]["properties"]) <= _aliases(Intent), (plural, field)
             assert "requestedAt" in status_props[field]["properties"]
+
+
+def test_the_connection_secret_template_is_the_crds() -> None:
+    """spec.connectionSecret.template and status.binding (issue 20) agree with their models:
+    the fields, the merge policies and their default."""
+    props = _properties("aurainstances")
+    secret = props["spec"]["properties"]["connectionSecret"]["properties"]
+    assert _aliases(ConnectionSecretSpec) == set(secret)
+    template = secret["template"]["properties"]
+    assert _aliases(SecretTemplate) == set(template)
+    assert template["data"]["additionalProperties"] == {"type": "string"}
+    policies = typing.get_args(SecretTemplate.model_fields["merge_policy"].annotation)
+    assert set(policies) == set(template["mergePolicy"]["enum"]) == {"Merge", "Replace"}
+    assert template["mergePolicy"]["default"] == SecretTemplate().merge_policy == "Merge"
+    binding = props["status"]["properties"]["binding"]["properties"]
+    assert _aliases(BindingStatus) == set(binding) == {"name"}

@@ -11,6 +11,7 @@ from aura_operator.kinds.instance.validation import (
     check_fixed_fields,
     check_required,
     check_resize,
+    check_template,
     check_tier_rules,
 )
 
@@ -142,3 +143,17 @@ def test_fixed_fields_are_checked_against_the_instance() -> None:
     assert problem is not None
     assert problem.field == "spec.region"
     assert "allowed: europe-west1" in problem.message
+
+
+def test_a_template_problem_names_every_key_at_fault_and_the_allowed_placeholders() -> None:
+    spec = AuraInstanceSpec.model_validate(
+        {"connectionSecret": {"template": {"data": {"B": "{{ .url }}", "A": "{{ .uri"}}}}
+    )
+    problem = check_template(spec)
+    assert problem is not None
+    assert problem.field == "spec.connectionSecret.template.data[A]"
+    assert "data[A]: malformed template" in problem.message
+    assert "data[B]: unknown placeholder .url; allowed: .uri, .host" in problem.message
+    assert check_template(AuraInstanceSpec()) is None
+    fine = {"connectionSecret": {"template": {"data": {"U": "{{ .uri }}"}}}}
+    assert check_template(AuraInstanceSpec.model_validate(fine)) is None

@@ -282,14 +282,17 @@ async def _created(p: InstancePass, created: CreatedInstance, discarded: list[st
         created.name or obj.aura_name,
         created.connection_url or "",
         created.username or "neo4j",
+        tenant_id=created.tenant_id,
+        cloud_provider=created.cloud_provider,
+        region=created.region,
     )
     state = p.state
     state.remember_password(created.id, created.password)
     secret = await p.ctx.secrets.ensure(obj, info, created.password)
     if secret.password_known:
         state.forget_password()
-    if secret.event:
-        p.events.event(*secret.event)
+    for event in secret.all_events():
+        p.events.event(*event)
     replacing = f" (replacing {', '.join(discarded)})" if discarded else ""
     p.events.event(
         "Normal",
@@ -306,6 +309,7 @@ async def _created(p: InstancePass, created: CreatedInstance, discarded: list[st
             "memory": spec.memory,
             "state": "creating",
             "connectionSecretName": obj.connection_secret_name,
+            **secret.status,
         },
         conditions=[
             ConditionUpdate(READY, "False", ReadyReason.CREATING, "Aura is creating the instance"),

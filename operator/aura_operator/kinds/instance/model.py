@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from aura_operator.kinds.instance.secret_template import SecretTemplate
 from aura_operator.runtime.model import (
     ANNOTATION_FORCE_FINALIZE,
     ANNOTATION_RECONCILE,
@@ -43,6 +44,7 @@ class ConnectionSecretSpec(CamelModel):
     name: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    template: SecretTemplate | None = None
 
 
 class AuraInstanceSpec(CamelModel):
@@ -80,6 +82,12 @@ class AppliedSettings(CamelModel):
     cdc_enrichment_mode: str | None = None
 
 
+class BindingStatus(CamelModel):
+    """`status.binding`: the Service Binding Secret (servicebinding.io Provisioned Service)."""
+
+    name: str
+
+
 class AuraInstanceStatus(StatusModel):
     instance_id: str | None = None
     state: str | None = None
@@ -89,6 +97,7 @@ class AuraInstanceStatus(StatusModel):
     memory: str | None = None
     storage: str | None = None
     connection_secret_name: str | None = None
+    binding: BindingStatus | None = None
     creation: Intent | None = None
     upgrade: Intent | None = None
     applied: AppliedSettings | None = None

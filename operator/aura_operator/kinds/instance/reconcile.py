@@ -21,7 +21,7 @@ from aura_operator.aura import (
     Instance,
     Priority,
 )
-from aura_operator.kinds.instance.connection_secret import ConnectionInfo
+from aura_operator.kinds.instance.connection_secret import info_of
 from aura_operator.kinds.instance.create import create_or_recover, invalid_spec
 from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.instance.model import AuraInstance, wanted_name
@@ -31,6 +31,7 @@ from aura_operator.kinds.instance.validation import (
     check_fixed_fields,
     check_required,
     check_resize,
+    check_template,
     check_tier_rules,
 )
 from aura_operator.runtime.conditions import (
@@ -50,7 +51,7 @@ async def reconcile(p: InstancePass) -> Outcome:
     """Run one pass and return what to write and when to come back (the controller skips
     objects annotated `reconcile: skip` and turns an error into an outcome)."""
     obj, ctx, events = p.obj, p.ctx, p.events
-    problem = check_required(obj.spec) or check_tier_rules(obj.spec)
+    problem = check_required(obj.spec) or check_tier_rules(obj.spec) or check_template(obj.spec)
     if problem is None and obj.observe_only and not obj.instance_id:
         problem = SpecProblem(
             "spec.instanceId",
@@ -112,15 +113,15 @@ async def _observed(p: InstancePass, instance: Instance) -> Outcome:
     status = {**_observed_status(instance, obj), **upgrade_finished(p, instance)}
     conditions = [_ready(instance.status)]
     state = p.state
-    info = ConnectionInfo(
-        instance.id, instance.name or obj.aura_name, instance.connection_url or ""
+    secret = await ctx.secrets.ensure(
+        obj, info_of(instance, obj), state.pending_password(instance.id)
     )
-    secret = await ctx.secrets.ensure(obj, info, state.pending_password(instance.id))
     if secret.password_known:
         state.forget_password()
-    if secret.event:
-        events.event(*secret.event)
+    for event in secret.all_events():
+        events.event(*event)
     conditions.append(secret.condition)
+    status.update(secret.status)
 
     problem = check_fixed_fields(obj.spec, instance)
     if problem is not None:

@@ -89,6 +89,7 @@ def secret(
     *,
     labels: Mapping[str, str],
     owner_reference: Mapping[str, Any],
+    annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Secret as it should be, `data` (plain strings, from `entries`) base64-encoded.
 
@@ -102,6 +103,7 @@ def secret(
             "name": name,
             "namespace": namespace,
             "labels": dict(labels),
+            "annotations": dict(annotations or {}),
             "ownerReferences": [dict(owner_reference)],
         },
         "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},

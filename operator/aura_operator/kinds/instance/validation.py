@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aura_operator.aura.models import Instance, InstanceConfiguration
+from aura_operator.kinds.instance import secret_template
 from aura_operator.kinds.instance.model import AuraInstanceSpec
 from aura_operator.runtime.model import SpecProblem
 
@@ -102,6 +103,16 @@ def check_tier_rules(spec: AuraInstanceSpec) -> SpecProblem | None:
             "spec.paused: free-db instances cannot be paused through the API (allowed: false)",
         )
     return None
+
+
+def check_template(spec: AuraInstanceSpec) -> SpecProblem | None:
+    """spec.connectionSecret.template: every problem, each naming its key (and, for a
+    placeholder, the allowed ones), before anything is sent or written."""
+    template = spec.connection_secret.template
+    found = secret_template.problems(template) if template is not None else []
+    if not found:
+        return None
+    return SpecProblem(found[0].field, "; ".join(str(p) for p in found))
 
 
 def check_configuration(

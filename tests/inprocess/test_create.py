@@ -17,6 +17,9 @@ from tests.inprocess.harness import NS, Harness
 async def test_a_create_posts_once_and_writes_the_password_before_anything_else(
     h: Harness,
 ) -> None:
+    # Aura creates for as long as the test looks at the first pass (at the default 90 ms, a
+    # loaded machine saw it running already); then it finishes at once.
+    h.sim.update_config(durations={"creating": 1_000_000.0})
     h.apply("orders")
     first = await h.run_pass("orders")
 
@@ -58,6 +61,7 @@ async def test_a_create_posts_once_and_writes_the_password_before_anything_else(
     assert backup is not None
     assert backup["NEO4J_PASSWORD"] == password
 
+    h.sim.force_status(instance_id, "running")
     ready = await h.settle("orders")
     assert ready.condition("Ready")["reason"] == "Available"
     assert ready.status["observedGeneration"] == 1
@@ -138,6 +142,9 @@ async def test_a_create_that_never_happened_is_made_again_after_the_visibility_w
 async def test_an_orphan_without_a_password_is_deleted_once_created_and_replaced(
     h: Harness,
 ) -> None:
+    # The orphan creates until the test has seen Aura refuse to delete it (at the default
+    # 90 ms, a loaded machine saw it running already); the replacement creates as usual.
+    h.sim.update_config(durations={"creating": 1_000_000.0})
     h.sim.ambiguous_create(mode="drop")
     h.apply("orders")
     await h.run_pass("orders")
@@ -151,7 +158,8 @@ async def test_an_orphan_without_a_password_is_deleted_once_created_and_replaced
     assert "finish creating so that it can be deleted" in busy.condition("Synced")["message"]
     assert len(h.posts()) == 1
 
-    await h.until(lambda: h.sim_status(orphan_id) == "running", what="the orphan to run")
+    h.sim.update_config(durations={"creating": 90.0})
+    h.sim.force_status(orphan_id, "running")
     replaced = await h.run_pass("orders")
     assert "OrphanDeleted" in replaced.reasons()
     new_id = replaced.status["instanceId"]

@@ -335,6 +335,10 @@ async def test_a_snapshot_of_a_just_created_aurasnapshot_is_used_only_when_compl
 ) -> None:
     """snapshotId of a snapshot still InProgress: the restore waits (Pending), sends nothing."""
     instance_id = await running(h)
+    # A snapshot that stays InProgress for the whole test (about 17 min of wall time at the
+    # harness's time scale): at the default 50 ms, a loaded machine saw it Completed before the
+    # restore's pass read it, and the restore rightly went ahead.
+    h.sim.update_config(durations={"snapshot_in_progress": 1_000_000.0})
     h.apply_snapshot("before", {"instanceRef": {"name": "orders"}})
     snapshot_id = (await h.snapshot_pass("before")).status["snapshotId"]
     h.apply_restore(

@@ -13,7 +13,13 @@ from pydantic import BaseModel
 
 from aura_operator.kinds.credential.model import AuraCredentialSpec, AuraCredentialStatus
 from aura_operator.kinds.customer_key.model import KeySpec, KeyStatus
-from aura_operator.kinds.instance.model import AuraInstanceSpec, AuraInstanceStatus
+from aura_operator.kinds.instance.model import (
+    AuraInstanceSpec,
+    AuraInstanceStatus,
+    MetricsSpec,
+    ScrapeConfigSpec,
+    UptimeStatus,
+)
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
 from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
 from aura_operator.runtime.grants import AuraReferenceGrantSpec
@@ -81,3 +87,16 @@ def test_every_recorded_intent_fits_the_one_intent_model(
         if field in status_props:
             assert set(status_props[field]["properties"]) <= _aliases(Intent), (plural, field)
             assert "requestedAt" in status_props[field]["properties"]
+
+
+def test_the_metrics_and_uptime_models_are_their_crd_fields() -> None:
+    props = _properties("aurainstances")
+    metrics = props["spec"]["properties"]["metrics"]
+    assert _aliases(MetricsSpec) == set(metrics["properties"])
+    scrape = metrics["properties"]["scrapeConfig"]["properties"]
+    assert _aliases(ScrapeConfigSpec) == set(scrape)
+    for name, field in ScrapeConfigSpec.model_fields.items():
+        if "default" in scrape[field.alias or name]:
+            assert scrape[field.alias or name]["default"] == field.default
+    uptime = props["status"]["properties"]["uptime"]["properties"]
+    assert _aliases(UptimeStatus) == set(uptime)

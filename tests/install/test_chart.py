@@ -60,6 +60,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "serviceMonitor": {"enabled": True},
             "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
             "dashboard": {"enabled": True, "namespace": "monitoring"},
+            "auraScrapeConfig": {"secretName": "aura-metrics-reader"},
         },
         "networkPolicy": {
             "enabled": True,
@@ -301,6 +302,8 @@ def test_rbac_has_no_wildcards_and_grants_only_what_the_operator_uses() -> None:
         assert verbs_on(docs, "configmaps", "aura-operator") == {"get", "create", "delete"}
         assert verbs_on(docs, "configmaps", scope) == set()
         assert verbs_on(docs, "aurareferencegrants", scope) == {"get", "list", "watch"}
+        # ScrapeConfigs of AuraInstances (docs/metrics.md): applied, read, deleted; never listed.
+        assert verbs_on(docs, "scrapeconfigs", scope) == {"get", "create", "patch", "delete"}
 
 
 def test_rbac_rules_are_grouped_and_commented() -> None:
@@ -521,3 +524,9 @@ def test_network_policy_allows_metrics_in_and_dns_api_out() -> None:
                     for p in rule["ports"]}  # fmt: skip
     assert egress_ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")}
     assert not by_kind(render(), "NetworkPolicy")
+
+
+def test_the_scrape_config_default_is_set_only_when_named() -> None:
+    assert "AURA_OPERATOR_SCRAPE_CONFIG_SECRET" not in env_of(render())
+    named = render({"metrics": {"auraScrapeConfig": {"secretName": "metrics-reader"}}})
+    assert env_of(named)["AURA_OPERATOR_SCRAPE_CONFIG_SECRET"] == "metrics-reader"

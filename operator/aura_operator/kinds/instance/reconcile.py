@@ -21,6 +21,7 @@ from aura_operator.aura import (
     Instance,
     Priority,
 )
+from aura_operator.kinds.instance import scrape_config
 from aura_operator.kinds.instance.connection_secret import ConnectionInfo
 from aura_operator.kinds.instance.create import create_or_recover, invalid_spec
 from aura_operator.kinds.instance.instance_pass import InstancePass
@@ -88,6 +89,7 @@ def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
         "memory": instance.memory,
         "storage": instance.storage,
         "connectionSecretName": obj.connection_secret_name,
+        "metricsIntegrationUrl": instance.metrics_integration_url,
     }
 
 
@@ -136,6 +138,9 @@ async def _observed(p: InstancePass, instance: Instance) -> Outcome:
     if secret.event:
         events.event(*secret.event)
     conditions.append(secret.condition)
+    metrics = await scrape_config.reconcile(p, instance)
+    if metrics is not None:
+        conditions.append(metrics)
 
     problem = check_fixed_fields(obj.spec, instance)
     if problem is not None:

@@ -77,7 +77,7 @@ def build(obj: AuraInstance, spec: ScrapeConfigSpec, url: str, token_url: str) -
             "staticConfigs": [
                 {
                     "targets": [target.netloc],
-                    "labels": {"aura_instance": obj.ref.name, "namespace": obj.ref.namespace},
+                    "labels": {"aura_instance": obj.ref.name, "aura_namespace": obj.ref.namespace},
                 }
             ],
             "oauth2": {

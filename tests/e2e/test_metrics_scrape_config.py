@@ -13,12 +13,12 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from tests.harness.aura_env import BASE_SPEC, AuraEnv, condition, settled
 from tests.harness.controlplane import install_crds
@@ -63,14 +63,14 @@ def scrape_config_crd(admin_api: client.ApiClient) -> Iterator[None]:
 
 def scrape_config(env: AuraEnv, name: str) -> dict[str, Any] | None:
     try:
-        found: dict[str, Any] = env.objects.get_namespaced_custom_object(
+        found = env.objects.get_namespaced_custom_object(
             GROUP, VERSION, env.namespace, PLURAL, name
         )
     except ApiException as exc:
         if exc.status == 404:
             return None
         raise
-    return found
+    return cast(dict[str, Any], found)
 
 
 def metrics_reason(obj: dict[str, Any]) -> str | None:

@@ -8,12 +8,13 @@ from aura_operator.kinds.credential.registration import CREDENTIAL
 from aura_operator.kinds.customer_key.registration import CUSTOMER_KEY
 from aura_operator.kinds.instance.registration import INSTANCE
 from aura_operator.kinds.restore.registration import RESTORE
+from aura_operator.kinds.session.registration import SESSION
 from aura_operator.kinds.snapshot.registration import SNAPSHOT
 from aura_operator.runtime import lifecycle
 from aura_operator.runtime.controller import register
 
 #: Every kind this operator runs.
-KINDS = (INSTANCE, SNAPSHOT, RESTORE, CUSTOMER_KEY, CREDENTIAL)
+KINDS = (INSTANCE, SNAPSHOT, RESTORE, CUSTOMER_KEY, SESSION, CREDENTIAL)
 
 for _kind in KINDS:
     register(_kind)

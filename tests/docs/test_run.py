@@ -72,10 +72,14 @@ OPERATOR_FOR = {
     "docs/backups.md": README_INSTALL,
     "docs/platform.md": README_INSTALL,
     "docs/metrics.md": README_INSTALL,
+    # Settled objects read every 2 s instead of 15 min: the page shows an expiry being noticed.
+    "docs/sessions.md": {**README_INSTALL, "AURA_OPERATOR_DRIFT_INTERVAL": "2"},
 }
 # Pages that start where the README's install ends: the test does that install's kubectl steps
 # (the namespace and the credential Secret; the CRDs are in the cluster already) before them.
-AFTER_README_INSTALL = frozenset({"docs/backups.md", "docs/platform.md", "docs/metrics.md"})
+AFTER_README_INSTALL = frozenset(
+    {"docs/backups.md", "docs/platform.md", "docs/sessions.md", "docs/metrics.md"}
+)
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",
     "dist", "*.egg-info", "results",
@@ -211,7 +215,10 @@ def clean_up(env: dict[str, str], before: dict[str, set[str]]) -> None:
     """Delete what the page created, releasing finalizers no operator will release now."""
     new_namespaces = names(env, "namespaces") - before["namespaces"]
     for ns in sorted(new_namespaces):
-        for kind in ("aurainstances", "aurasnapshots", "aurarestores", "auracustomermanagedkeys"):
+        for kind in (
+            "aurainstances", "aurasnapshots", "aurarestores", "auracustomermanagedkeys",
+            "auragraphanalyticssessions",
+        ):  # fmt: skip
             for item in kubectl_json(env, "get", kind, "-n", ns):
                 name = str(item["metadata"]["name"])  # type: ignore[index]
                 subprocess.run(

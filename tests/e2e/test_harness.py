@@ -85,8 +85,12 @@ def test_printer_columns(
     assert response.status == 200
     table = json.loads(response.data)
     assert table["kind"] == "Table"
-    columns = [c["name"] for c in table["columnDefinitions"]]
-    assert columns == ["Name", "Ready", "State", "Type", "Memory", "Instance ID", "Age"]
+    # kubectl shows the priority-0 columns; `-o wide` adds the others.
+    definitions = table["columnDefinitions"]
+    shown = [c["name"] for c in definitions if c.get("priority", 0) == 0]
+    assert shown == ["Name", "Ready", "State", "Type", "Memory", "Instance ID", "Age"]
+    wide = [c["name"] for c in definitions if c.get("priority", 0) > 0]
+    assert wide == ["Protected"]
     assert [row["cells"][0] for row in table["rows"]] == ["orders"]
 
 

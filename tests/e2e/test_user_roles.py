@@ -27,7 +27,10 @@ from tests.harness.procs import wait_until
 pytestmark = pytest.mark.e2e
 
 GROUP = "aura-operator.dev"
-KINDS = ("aurainstances", "aurasnapshots", "aurarestores", "auracustomermanagedkeys")
+KINDS = (
+    "aurainstances", "aurasnapshots", "aurarestores", "auracustomermanagedkeys",
+    "auragraphanalyticssessions",
+)  # fmt: skip
 READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete", "deletecollection")
 AGGREGATION_TIMEOUT = 30.0

@@ -21,6 +21,7 @@ from aura_operator.kinds.instance.model import (
     UptimeStatus,
 )
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
+from aura_operator.kinds.session.model import SessionSpec, SessionStatus
 from aura_operator.kinds.snapshot.model import AuraSnapshotSpec, AuraSnapshotStatus
 from aura_operator.runtime.grants import AuraReferenceGrantSpec
 from aura_operator.runtime.model import Intent
@@ -32,6 +33,7 @@ KINDS = [
     ("aurarestores", AuraRestoreSpec, AuraRestoreStatus),
     ("auracustomermanagedkeys", KeySpec, KeyStatus),
     ("auracredentials", AuraCredentialSpec, AuraCredentialStatus),
+    ("auragraphanalyticssessions", SessionSpec, SessionStatus),
 ]
 #: The status an AuraCredential shows has no next attempt: its pass never fails.
 NOT_IN_CRD = {"auracredentials": {"nextAttemptAt"}}

@@ -50,7 +50,7 @@ def test_the_runtime_and_the_kubernetes_access_import_no_kind() -> None:
 
 
 def test_a_kind_reaches_other_kinds_only_through_its_declared_references() -> None:
-    assert KINDS == ["credential", "customer_key", "instance", "restore", "snapshot"]
+    assert KINDS == ["credential", "customer_key", "instance", "restore", "session", "snapshot"]
     undeclared: dict[str, set[str]] = {}
     for kind in KINDS:
         declared = set(importlib.import_module(f"aura_operator.kinds.{kind}").REFERENCES)

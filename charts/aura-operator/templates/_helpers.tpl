@@ -105,6 +105,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update", "patch"]
+# --- AuraGraphAnalyticsSession (docs/sessions.md) -----------------------------------------
+# kopf watches them and keeps its finalizer and annotations on them (patch); each loop re-reads
+# its object and writes its status (the get-or-create intent, the session id, the phase). The
+# `<name>-session` Secret is written with the Secret rules above; its owner reference has
+# blockOwnerDeletion, hence /finalizers.
+- apiGroups: ["aura-operator.dev"]
+  resources: ["auragraphanalyticssessions"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["aura-operator.dev"]
+  resources: ["auragraphanalyticssessions/status"]
+  verbs: ["get", "patch"]
+- apiGroups: ["aura-operator.dev"]
+  resources: ["auragraphanalyticssessions/finalizers"]
+  verbs: ["update"]
 # --- Aura's metrics of an instance (docs/metrics.md) ----------------------------------------
 # spec.metrics.scrapeConfig: the operator owns one prometheus-operator ScrapeConfig per
 # AuraInstance (server-side apply, owner reference to the instance) and deletes it when the

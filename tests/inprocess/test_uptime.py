@@ -160,3 +160,24 @@ async def test_the_read_at_a_due_transition_waits_for_nothing_but_changes(h: Har
     assert waits and set(waits) == {"CHANGE"}
     instance_id = h.obj("orders")["status"]["instanceId"]
     await h.until(functools.partial(h._settled, instance_id), what="the pause")
+
+
+async def test_a_transition_that_finds_the_instance_busy_is_made_once_it_is_free(
+    h: Harness,
+) -> None:
+    at(h, FRIDAY_EVENING)
+    h.apply("orders", uptime=SCHEDULE)
+    instance_id = (await h.settle("orders")).status["instanceId"]
+    h.sim.requests.clear()
+    h.sim.force_status(instance_id, "updating", then="running", after=5.0)
+
+    at(h, datetime(2026, 3, 27, 19, 30, 1, tzinfo=UTC))
+    busy = await h.run_pass("orders", background=True)
+    assert h.changes() == []  # Aura is busy: the pause waits
+    assert busy.status["uptime"]["nextTransition"] == "2026-03-27T19:30:00Z"  # still due
+
+    await settled(h, "orders", "running")
+    pausing = await h.run_pass("orders")
+    assert h.changes() == [f"POST /v1/instances/{instance_id}/pause 202"]
+    assert "DriftDetected" not in pausing.reasons()
+    assert pausing.status["uptime"]["nextAction"] == "Resume"

@@ -73,8 +73,12 @@ async def reconcile(p: InstancePass) -> Outcome:
 
 
 def _with_uptime(p: InstancePass, outcome: Outcome) -> Outcome:
-    """status.uptime (the schedule's next transition), and a pass no later than it."""
-    outcome.status = {**uptime_status(p.obj, p.now), **outcome.status}
+    """status.uptime (the schedule's next transition), and a pass no later than it. A due
+    transition that had to wait for Aura (the instance busy) stays recorded as due, so that
+    the pass that carries it out still knows it for the schedule's own, not drift."""
+    waiting = outcome.transient is not None and not outcome.initiated
+    if not (waiting and wanted(p.obj, p.now).due):
+        outcome.status = {**uptime_status(p.obj, p.now), **outcome.status}
     outcome.wake_within = uptime_wake(p.obj, p.now)
     return outcome
 

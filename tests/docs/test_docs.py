@@ -36,7 +36,7 @@ NOT_RUN_PER_PAGE = {
 USER_DOCS = (
     "simulator", "client", "benchmark", "development", "layout", "install", "operations", "backups",
     "configuration", "reliability", "aura-api", "platform", "tenancy", "troubleshooting",
-    "sessions", "scale-out", "connection-secrets",
+    "sessions", "scale-out", "connection-secrets", "metrics",
 )  # fmt: skip
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -72,13 +72,20 @@ OPERATOR_FOR = {
     "docs/backups.md": README_INSTALL,
     "docs/platform.md": README_INSTALL,
     "docs/connection-secrets.md": README_INSTALL,
+    "docs/metrics.md": README_INSTALL,
     # Settled objects read every 2 s instead of 15 min: the page shows an expiry being noticed.
     "docs/sessions.md": {**README_INSTALL, "AURA_OPERATOR_DRIFT_INTERVAL": "2"},
 }
 # Pages that start where the README's install ends: the test does that install's kubectl steps
 # (the namespace and the credential Secret; the CRDs are in the cluster already) before them.
 AFTER_README_INSTALL = frozenset(
-    {"docs/backups.md", "docs/platform.md", "docs/connection-secrets.md", "docs/sessions.md"}
+    {
+        "docs/backups.md",
+        "docs/platform.md",
+        "docs/connection-secrets.md",
+        "docs/sessions.md",
+        "docs/metrics.md",
+    }
 )
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",

@@ -68,6 +68,9 @@ class FakeKube:
         self.writes: list[Write] = []
         self.calls: list[str] = []
         self.namespaces: dict[str, dict[str, Any]] = {}
+        #: The API versions of other groups whose kinds are installed (their CRDs): an object
+        #: of any other one is a 404, as on an API server without that CRD.
+        self.installed: set[str] = set()
 
     # ------------------------------------------------------------ test controls
 
@@ -255,6 +258,47 @@ class FakeKube:
     ) -> dict[str, Any]:
         self._enter("replace_lease")
         return self._replace("replace_lease", "Lease", namespace, name, body)
+
+    async def get_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        self._enter("get_foreign_object")
+        obj = self._objects.get((f"{api_version}/{plural}", namespace, name))
+        return copy.deepcopy(obj) if obj is not None else None
+
+    async def apply_foreign_object(
+        self, api_version: str, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Server-side apply, simplified: the applied fields replace spec, labels and owner
+        references (the operator is the only field manager here)."""
+        self._enter("apply_foreign_object")
+        if api_version not in self.installed:
+            raise KubeError("404 Not Found", 404)
+        kind, name = f"{api_version}/{plural}", body["metadata"]["name"]
+        current = self._objects.get((kind, namespace, name))
+        if current is None:
+            obj = self._store(kind, namespace, body)
+        else:
+            meta = {**current["metadata"], **copy.deepcopy(body["metadata"])}
+            meta["resourceVersion"] = self._version()
+            obj = {**current, **copy.deepcopy(dict(body)), "metadata": meta}
+            self._objects[(kind, namespace, name)] = obj
+        self._record("apply_foreign_object", kind, namespace, name, body)
+        return copy.deepcopy(obj)
+
+    async def delete_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> bool:
+        self._enter("delete_foreign_object")
+        kind = f"{api_version}/{plural}"
+        if self._objects.pop((kind, namespace, name), None) is None:
+            return False
+        self._record("delete_foreign_object", kind, namespace, name, {})
+        return True
+
+    def foreign(self, api_version: str, plural: str, namespace: str, name: str) -> dict[str, Any]:
+        """An object of another group as stored now (a copy); KubeError 404 if none."""
+        return copy.deepcopy(self._get(f"{api_version}/{plural}", namespace, name))
 
     # -------------------------------------------------------------- internals
 

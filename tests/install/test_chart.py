@@ -60,6 +60,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "serviceMonitor": {"enabled": True},
             "prometheusRule": {"enabled": True, "labels": {"release": "prometheus"}},
             "dashboard": {"enabled": True, "namespace": "monitoring"},
+            "auraScrapeConfig": {"secretName": "aura-metrics-reader"},
         },
         "networkPolicy": {
             "enabled": True,
@@ -301,6 +302,8 @@ def test_rbac_has_no_wildcards_and_grants_only_what_the_operator_uses() -> None:
         assert verbs_on(docs, "configmaps", "aura-operator") == {"get", "create", "delete"}
         assert verbs_on(docs, "configmaps", scope) == set()
         assert verbs_on(docs, "aurareferencegrants", scope) == {"get", "list", "watch"}
+        # ScrapeConfigs of AuraInstances (docs/metrics.md): applied, read, deleted; never listed.
+        assert verbs_on(docs, "scrapeconfigs", scope) == {"get", "create", "patch", "delete"}
 
 
 def test_rbac_rules_are_grouped_and_commented() -> None:
@@ -540,3 +543,9 @@ def test_a_shard_release_runs_with_its_selector_its_own_lease_and_optionally_dry
 def test_without_a_selector_or_dry_run_the_operator_handles_everything() -> None:
     args = container(render({}))["args"]
     assert not [a for a in args if a.startswith(("--selector", "--dry-run"))]
+
+
+def test_the_scrape_config_default_is_set_only_when_named() -> None:
+    assert "AURA_OPERATOR_SCRAPE_CONFIG_SECRET" not in env_of(render())
+    named = render({"metrics": {"auraScrapeConfig": {"secretName": "metrics-reader"}}})
+    assert env_of(named)["AURA_OPERATOR_SCRAPE_CONFIG_SECRET"] == "metrics-reader"

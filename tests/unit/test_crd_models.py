@@ -19,6 +19,9 @@ from aura_operator.kinds.instance.model import (
     AuraInstanceStatus,
     BindingStatus,
     ConnectionSecretSpec,
+    MetricsSpec,
+    ScrapeConfigSpec,
+    UptimeStatus,
 )
 from aura_operator.kinds.instance.secret_template import SecretTemplate
 from aura_operator.kinds.restore.model import AuraRestoreSpec, AuraRestoreStatus
@@ -106,3 +109,16 @@ def test_the_connection_secret_template_is_the_crds() -> None:
     assert template["mergePolicy"]["default"] == SecretTemplate().merge_policy == "Merge"
     binding = props["status"]["properties"]["binding"]["properties"]
     assert _aliases(BindingStatus) == set(binding) == {"name"}
+
+
+def test_the_metrics_and_uptime_models_are_their_crd_fields() -> None:
+    props = _properties("aurainstances")
+    metrics = props["spec"]["properties"]["metrics"]
+    assert _aliases(MetricsSpec) == set(metrics["properties"])
+    scrape = metrics["properties"]["scrapeConfig"]["properties"]
+    assert _aliases(ScrapeConfigSpec) == set(scrape)
+    for name, field in ScrapeConfigSpec.model_fields.items():
+        if "default" in scrape[field.alias or name]:
+            assert scrape[field.alias or name]["default"] == field.default
+    uptime = props["status"]["properties"]["uptime"]["properties"]
+    assert _aliases(UptimeStatus) == set(uptime)

@@ -119,6 +119,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: ["aura-operator.dev"]
   resources: ["auragraphanalyticssessions/finalizers"]
   verbs: ["update"]
+# --- Aura's metrics of an instance (docs/metrics.md) ----------------------------------------
+# spec.metrics.scrapeConfig: the operator owns one prometheus-operator ScrapeConfig per
+# AuraInstance (server-side apply, owner reference to the instance) and deletes it when the
+# spec no longer asks for it. It only names the Metrics Reader's Secret: it never reads it.
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["scrapeconfigs"]
+  verbs: ["get", "create", "patch", "delete"]
 # --- AuraSnapshot and AuraRestore (docs/backups.md) ----------------------------------------
 # kopf watches them (a daemon per object) and patches their metadata (its annotations); neither
 # kind has a finalizer, so no /finalizers permission. Each loop re-reads its object before

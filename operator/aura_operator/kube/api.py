@@ -20,6 +20,9 @@ from urllib3.exceptions import HTTPError
 from aura_operator.runtime.model import GROUP, VERSION
 
 MERGE_PATCH = "application/merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+#: The field manager of the operator's server-side applies.
+FIELD_MANAGER = "aura-operator"
 #: (connect, read) seconds: a hung API server must not hang a reconcile pass forever.
 REQUEST_TIMEOUT = (5.0, 30.0)
 
@@ -86,6 +89,18 @@ class KubeApi(Protocol):
     ) -> dict[str, Any]: ...
 
     async def get_namespace(self, name: str) -> dict[str, Any] | None: ...
+
+    async def get_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any] | None: ...
+
+    async def apply_foreign_object(
+        self, api_version: str, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def delete_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> bool: ...
 
 
 class Kube:
@@ -251,3 +266,57 @@ class Kube:
         return self._wire(
             await self._call(self._coordination.replace_namespaced_lease, name, namespace, body)
         )
+
+    # ------------------- objects of other API groups (a Prometheus Operator ScrapeConfig)
+
+    async def get_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        """A namespaced object of another group (`group/version`); None if it does not exist,
+        or if its kind is not installed (both are a 404)."""
+        group, version = api_version.split("/", 1)
+        obj = await self._read(
+            self._objects.get_namespaced_custom_object, group, version, namespace, plural, name
+        )
+        return cast(dict[str, Any] | None, obj)
+
+    async def apply_foreign_object(
+        self, api_version: str, plural: str, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Server-side apply (field manager aura-operator, forced): creates or updates the
+        fields the operator owns. A `KubeError` with status 404: the kind is not installed."""
+        group, version = api_version.split("/", 1)
+        name = body["metadata"]["name"]
+        obj = await self._call(
+            self._objects.patch_namespaced_custom_object,
+            group,
+            version,
+            namespace,
+            plural,
+            name,
+            dict(body),
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type=APPLY_PATCH,
+        )
+        return cast(dict[str, Any], obj)
+
+    async def delete_foreign_object(
+        self, api_version: str, plural: str, namespace: str, name: str
+    ) -> bool:
+        """Delete; False if it (or its kind) was already gone."""
+        group, version = api_version.split("/", 1)
+        try:
+            await self._call(
+                self._objects.delete_namespaced_custom_object,
+                group,
+                version,
+                namespace,
+                plural,
+                name,
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True

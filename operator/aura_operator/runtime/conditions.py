@@ -16,6 +16,7 @@ from aura_operator.runtime.model import Condition
 READY = "Ready"
 SYNCED = "Synced"
 SECRET_READY = "ConnectionSecretReady"  # noqa: S105 - a condition type
+METRICS_SCRAPE_CONFIG = "MetricsScrapeConfig"
 
 Status = Literal["True", "False", "Unknown"]
 
@@ -51,6 +52,16 @@ class SecretReason:
     CONFLICT = "SecretConflict"
 
 
+class MetricsReason:
+    """MetricsScrapeConfig: the Prometheus Operator ScrapeConfig of an AuraInstance (its
+    InvalidSpec, Pending and ReconcileError reasons are the ones above)."""
+
+    APPLIED = "Applied"
+    CRD_NOT_INSTALLED = "CRDNotInstalled"
+    NOT_ELIGIBLE = "NotEligible"
+    DISABLED = "Disabled"
+
+
 #: Synced=False reasons that no retry can fix: only a change of the spec (or of the credential
 #: Secret) can. Argo CD's health check reports these as Degraded.
 TERMINAL_SYNCED_REASONS = frozenset(
@@ -61,6 +72,8 @@ ALL_REASONS: dict[str, frozenset[str]] = {
     READY: frozenset(v for k, v in vars(ReadyReason).items() if k.isupper()),
     SYNCED: frozenset(v for k, v in vars(SyncedReason).items() if k.isupper()),
     SECRET_READY: frozenset(v for k, v in vars(SecretReason).items() if k.isupper()),
+    METRICS_SCRAPE_CONFIG: frozenset(v for k, v in vars(MetricsReason).items() if k.isupper())
+    | {SyncedReason.INVALID_SPEC, ReadyReason.PENDING, SyncedReason.ERROR},
 }
 
 #: Aura instance status -> (Ready status, reason). Anything unknown is Unavailable.

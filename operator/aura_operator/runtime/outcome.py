@@ -59,6 +59,9 @@ class Outcome:
     The controller writes it as `status.observedAt` with every status change and with the
     first observation after the operator starts (issue 17), so that a status written before a
     restart never passes for a new observation."""
+    wake_within: float | None = None
+    """Look again no later than this many seconds from now, whatever else plans the next pass
+    (an AuraInstance's next uptime transition); the kind's `plan` applies it."""
     stale: bool = False
     """The object changed under this pass (a conditional write lost to another writer): write
     nothing, since this pass's view is out of date, and read the object again at once."""

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         default="Retain",
         description="What deleting an AuraInstance does when spec.deletionPolicy is unset.",
     )
+    scrape_config_secret: str | None = Field(
+        default=None,
+        description=(
+            "Chart-wide default of AuraInstance spec.metrics.scrapeConfig: every instance of a "
+            "type Aura exports metrics for gets a Prometheus Operator ScrapeConfig whose OAuth2 "
+            "client credentials come from the Secret of this name in its namespace."
+        ),
+    )
     poll_interval: float = Field(
         default=15.0, gt=0, description="Seconds between reads of an instance in a transient state."
     )

@@ -1,8 +1,9 @@
 """AuraCredential as the controller runs it (cluster-scoped).
 
 - Its pass writes its status every `credential_status_interval` seconds (Ready when a token was
-  fetched, tenants, requests and 429s of the last minute and hour, drift interval, users) and
-  applies `requestsPerMinute` to the client id's budget at once;
+  fetched, tenants with their metrics endpoint (Prometheus) when Aura has one, requests and
+  429s of the last minute and hour, drift interval, users) and applies `requestsPerMinute`
+  to the client id's budget at once;
 - its watch keeps the spec for resolution and wakes every object using it on a spec change;
 - deleting a credential in use is held by the finalizer (with an event naming the users) until
   nothing names it: the users index is fed by the watch of every kind registered with
@@ -16,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aura_operator.aura import Priority
+from aura_operator.aura import AuraBadRequest, AuraClient, AuraNotFound, Priority
 from aura_operator.kinds.credential.model import KIND, PLURAL, AuraCredential
 from aura_operator.runtime.classify import classify
 from aura_operator.runtime.conditions import READY, ConditionUpdate, merge_conditions
@@ -47,9 +48,19 @@ async def _tenants(ctx: OperatorContext, cred: AuraCredential) -> tuple[str, lis
     if cached is None or cached[1] != cred.ref.generation or cached[0] < time.monotonic():
         with aura.priority(Priority.BACKGROUND):
             tenants = await aura.list_tenants()  # fetches a token first if it needs one
-        listed = [{"id": t.id, "name": t.name} for t in tenants]
+            listed = [{"id": t.id, "name": t.name, **await _metrics(aura, t.id)} for t in tenants]
         reads[name] = (time.monotonic() + refresh, cred.ref.generation, listed)
     return resolved.client_id, reads[name][2]
+
+
+async def _metrics(aura: AuraClient, tenant_id: str) -> dict[str, str]:
+    """The project's metrics endpoint (Prometheus), when Aura has one: a 400 says the project
+    has no instance Aura exports metrics for (docs/aura-api.md §3.1)."""
+    try:
+        found = await aura.get_metrics_integration(tenant_id)
+    except (AuraBadRequest, AuraNotFound):
+        return {}
+    return {"metricsIntegrationEndpoint": found.endpoint}
 
 
 def _usage(ctx: OperatorContext, client_id: str) -> dict[str, Any]:

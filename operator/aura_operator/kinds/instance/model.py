@@ -47,6 +47,21 @@ class ConnectionSecretSpec(CamelModel):
     template: SecretTemplate | None = None
 
 
+class ScrapeConfigSpec(CamelModel):
+    """spec.metrics.scrapeConfig: the Prometheus Operator ScrapeConfig the operator owns."""
+
+    enabled: bool = True
+    secret_name: str | None = None
+    client_id_key: str = "AURA_CLIENT_ID"
+    client_secret_key: str = "AURA_CLIENT_SECRET"  # noqa: S105 - a key name
+    scrape_interval: str = "60s"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class MetricsSpec(CamelModel):
+    scrape_config: ScrapeConfigSpec | None = None
+
+
 class AuraInstanceSpec(CamelModel):
     name: str | None = None
     tenant_id: str | None = None
@@ -62,6 +77,8 @@ class AuraInstanceSpec(CamelModel):
     secondaries_count: int | None = None
     cdc_enrichment_mode: str | None = None
     paused: bool = False
+    uptime: str | None = None
+    metrics: MetricsSpec | None = None
     instance_id: str | None = None
     deletion_policy: DeletionPolicy | None = None
     deletion_protection: bool | None = None
@@ -88,6 +105,13 @@ class BindingStatus(CamelModel):
     name: str
 
 
+class UptimeStatus(CamelModel):
+    """status.uptime: the next transition of spec.uptime (uptime.status)."""
+
+    next_transition: str | None = None
+    next_action: Literal["Pause", "Resume"] | None = None
+
+
 class AuraInstanceStatus(StatusModel):
     instance_id: str | None = None
     state: str | None = None
@@ -101,6 +125,8 @@ class AuraInstanceStatus(StatusModel):
     creation: Intent | None = None
     upgrade: Intent | None = None
     applied: AppliedSettings | None = None
+    metrics_integration_url: str | None = None
+    uptime: UptimeStatus | None = None
     drift_interval_seconds: int | None = None
     observed_at: str | None = None
 

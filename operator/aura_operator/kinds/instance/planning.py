@@ -3,7 +3,8 @@
 The controller counts failures and writes the status (runtime/controller.py); this is the
 AuraInstance's planning, where the budget is spent wisely: a transient instance is read when its
 change is likely done (learnt per state), a settled one gets its next drift read from the
-credential's drift time line. `observe` feeds the metrics: state, time to Ready.
+credential's drift time line, and none later than its next uptime transition (the outcome's
+`wake_within`). `observe` feeds the metrics: state, time to Ready.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def plan(
         seconds = ctx.drift.interval(state.credential, rate)
         interval = round(seconds)
         ctx.metrics.drift_interval.labels(state.credential).set(seconds)
+    if outcome.wake_within is not None:  # the next uptime transition, whatever else comes
+        delay = outcome.wake_within if delay is None else min(delay, outcome.wake_within)
     return delay, {} if interval is None else {"driftIntervalSeconds": interval}
 
 

@@ -21,10 +21,14 @@ from aura_operator.aura import (
     Instance,
     Priority,
 )
+from aura_operator.kinds.instance import scrape_config
 from aura_operator.kinds.instance.connection_secret import info_of
 from aura_operator.kinds.instance.create import create_or_recover, invalid_spec
 from aura_operator.kinds.instance.instance_pass import InstancePass
 from aura_operator.kinds.instance.model import AuraInstance, wanted_name
+from aura_operator.kinds.instance.pause_schedule import Wanted, schedule_of, wanted, why
+from aura_operator.kinds.instance.pause_schedule import status as uptime_status
+from aura_operator.kinds.instance.pause_schedule import wake_within as uptime_wake
 from aura_operator.kinds.instance.upgrade import finished as upgrade_finished
 from aura_operator.kinds.instance.upgrade import upgrade, wants_upgrade
 from aura_operator.kinds.instance.validation import (
@@ -51,7 +55,10 @@ async def reconcile(p: InstancePass) -> Outcome:
     """Run one pass and return what to write and when to come back (the controller skips
     objects annotated `reconcile: skip` and turns an error into an outcome)."""
     obj, ctx, events = p.obj, p.ctx, p.events
+    schedule = schedule_of(obj)
     problem = check_required(obj.spec) or check_tier_rules(obj.spec) or check_template(obj.spec)
+    if problem is None and isinstance(schedule, SpecProblem):
+        problem = schedule
     if problem is None and obj.observe_only and not obj.instance_id:
         problem = SpecProblem(
             "spec.instanceId",
@@ -62,9 +69,19 @@ async def reconcile(p: InstancePass) -> Outcome:
     aura = await ctx.credentials.client_for(obj)
     ctx.objects.get(obj.ref.uid).credential = aura.client_id
     p = p.with_client(aura)
-    if not obj.instance_id:
-        return await create_or_recover(p)
-    return await observe(p)
+    outcome = await create_or_recover(p) if not obj.instance_id else await observe(p)
+    return _with_uptime(p, outcome)
+
+
+def _with_uptime(p: InstancePass, outcome: Outcome) -> Outcome:
+    """status.uptime (the schedule's next transition), and a pass no later than it. A due
+    transition that had to wait for Aura (the instance busy) stays recorded as due, so that
+    the pass that carries it out still knows it for the schedule's own, not drift."""
+    waiting = outcome.transient is not None and not outcome.initiated
+    if not (waiting and wanted(p.obj, p.now).due):
+        outcome.status = {**uptime_status(p.obj, p.now), **outcome.status}
+    outcome.wake_within = uptime_wake(p.obj, p.now)
+    return outcome
 
 
 def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
@@ -77,6 +94,7 @@ def _observed_status(instance: Instance, obj: AuraInstance) -> dict[str, Any]:
         "memory": instance.memory,
         "storage": instance.storage,
         "connectionSecretName": obj.connection_secret_name,
+        "metricsIntegrationUrl": instance.metrics_integration_url,
     }
 
 
@@ -88,7 +106,10 @@ def _ready(state: str | None) -> ConditionUpdate:
 async def observe(p: InstancePass) -> Outcome:
     """Read the instance and act on what was read; the outcome says when the read answered."""
     instance_id = p.obj.instance_id or ""
-    with p.client.priority(Priority.BACKGROUND if p.background else Priority.TRANSIENT):
+    priority = Priority.BACKGROUND if p.background else Priority.TRANSIENT
+    if wanted(p.obj, p.now).due:
+        priority = Priority.CHANGE  # the read of a scheduled pause or resume is part of it
+    with p.client.priority(priority):
         asked = time.monotonic()
         try:
             instance = await p.client.get_instance(instance_id)
@@ -122,6 +143,9 @@ async def _observed(p: InstancePass, instance: Instance) -> Outcome:
         events.event(*event)
     conditions.append(secret.condition)
     status.update(secret.status)
+    metrics = await scrape_config.reconcile(p, instance)
+    if metrics is not None:
+        conditions.append(metrics)
 
     problem = check_fixed_fields(obj.spec, instance)
     if problem is not None:
@@ -255,9 +279,10 @@ _APPLIED = (
 
 async def _act(p: InstancePass, instance: Instance) -> Outcome:
     """The instance is settled: make at most one change towards the spec."""
+    want = wanted(p.obj, p.now)
     try:
         if instance.status == "paused":
-            return await _while_paused(p, instance)
+            return await _while_paused(p, instance, want)
         if instance.status != "running":
             message = f"the instance is {instance.status}; the operator cannot act on it"
             return Outcome(conditions=[synced_false(SyncedReason.ERROR, message)], drift=True)
@@ -266,8 +291,8 @@ async def _act(p: InstancePass, instance: Instance) -> Outcome:
         fields = _patch_fields(p.obj, instance)
         if fields:
             return await _update(p, instance, fields)
-        if p.obj.spec.paused:
-            return await _pause(p, instance)
+        if want.paused:
+            return await _pause(p, instance, want)
     except AuraConflict as exc:
         return Outcome(
             conditions=[synced_ok(f"Aura is busy with another operation ({exc.message})")],
@@ -278,18 +303,23 @@ async def _act(p: InstancePass, instance: Instance) -> Outcome:
     )
 
 
-def _note(p: InstancePass, reason: str, message: str) -> None:
-    """The event of a change; a change of a spec already applied is drift, said first."""
-    if p.obj.status.observed_generation == p.obj.ref.generation:
+def _note(p: InstancePass, reason: str, message: str, *, scheduled: bool = False) -> None:
+    """The event of a change; a change of a spec already applied is drift, said first (unless
+    it is the uptime schedule's own transition)."""
+    if p.obj.status.observed_generation == p.obj.ref.generation and not scheduled:
         p.events.event("Warning", "DriftDetected", f"{message} (changed outside Kubernetes)")
     p.events.event("Normal", reason, message)
 
 
-async def _while_paused(p: InstancePass, instance: Instance) -> Outcome:
+async def _while_paused(p: InstancePass, instance: Instance, want: Wanted) -> Outcome:
     """Paused in Aura: resume it if the spec says so; other changes wait for the resume."""
-    if not p.obj.spec.paused:
-        _note(p, "Resuming", f"resuming instance {instance.id}")
-        resumed = await p.client.resume_instance(instance.id)
+    if not want.paused:
+        message = f"resuming instance {instance.id}"
+        if want.schedule is not None:
+            message += f" (spec.uptime {p.obj.spec.uptime!r})"
+        _note(p, "Resuming", message, scheduled=want.due)
+        with p.client.priority(Priority.CHANGE):
+            resumed = await p.client.resume_instance(instance.id)
         return Outcome(
             conditions=[synced_ok("resume requested")],
             status={"state": resumed.status or "resuming"},
@@ -297,7 +327,7 @@ async def _while_paused(p: InstancePass, instance: Instance) -> Outcome:
             initiated=True,
         )
     pending = _patch_fields(p.obj, instance)
-    message = "the instance is paused as requested"
+    message = f"the instance is paused as {why(p.obj, want)} says"
     if pending:
         message += f"; {', '.join(pending)} will change after it is resumed"
     return Outcome(conditions=[synced_ok(message)], spec_applied=not pending, drift=True)
@@ -328,9 +358,27 @@ async def _update(p: InstancePass, instance: Instance, fields: dict[str, Any]) -
     )
 
 
-async def _pause(p: InstancePass, instance: Instance) -> Outcome:
-    _note(p, "Pausing", f"pausing instance {instance.id}")
-    paused = await p.client.pause_instance(instance.id)
+#: The states an instance that stays paused was last seen in: running now, with the spec
+#: unchanged, it was resumed by someone else, most likely Aura itself (it resumes an instance
+#: that has been paused for 30 days).
+_PAUSED_STATES = ("paused", "pausing", "resuming")
+
+
+async def _pause(p: InstancePass, instance: Instance, want: Wanted) -> Outcome:
+    message = f"pausing instance {instance.id} as {why(p.obj, want)} says"
+    unchanged = p.obj.status.observed_generation == p.obj.ref.generation
+    if p.obj.status.state in _PAUSED_STATES and unchanged and not want.due:
+        p.events.event(
+            "Warning",
+            "ResumedOutside",
+            f"instance {instance.id} was resumed outside Kubernetes (Aura resumes an instance "
+            f"paused for 30 days by itself); pausing it again as {why(p.obj, want)} says",
+        )
+        p.events.event("Normal", "Pausing", message)
+    else:
+        _note(p, "Pausing", message, scheduled=want.due)
+    with p.client.priority(Priority.CHANGE):
+        paused = await p.client.pause_instance(instance.id)
     return Outcome(
         conditions=[synced_ok("pause requested")],
         status={"state": paused.status or "pausing"},

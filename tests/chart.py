@@ -117,6 +117,14 @@ def _render(values_json: str, namespace: str, release: str) -> str:
     return result.stdout
 
 
+def is_for_others(doc: dict[str, Any]) -> bool:
+    """A ClusterRole the chart ships for others than the operator: the people who use the kinds
+    (is_user_role) or ServiceBinding controllers (templates/rbac-service-binding.yaml)."""
+    labels = doc["metadata"].get("labels") or {}
+    binding = doc["kind"] == "ClusterRole" and labels.get("servicebinding.io/controller") == "true"
+    return binding or is_user_role(doc)
+
+
 def is_user_role(doc: dict[str, Any]) -> bool:
     """A ClusterRole aggregated into the built-in admin, edit or view: for the people who use
     the kinds (templates/rbac-users.yaml), not for the operator."""
@@ -130,4 +138,4 @@ def operator_rbac(namespace: str) -> list[dict[str, Any]]:
     """The chart's RBAC for an operator in `namespace` that manages AuraInstances there: what
     every operator e2e test runs under (service account `aura-operator` in `namespace`)."""
     docs = render({"watchNamespaces": [namespace]}, namespace=namespace)
-    return [doc for doc in docs if doc["kind"] in RBAC_KINDS and not is_user_role(doc)]
+    return [doc for doc in docs if doc["kind"] in RBAC_KINDS and not is_for_others(doc)]

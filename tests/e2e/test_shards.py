@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.chart import RBAC_KINDS, is_user_role, render
+from tests.chart import RBAC_KINDS, is_for_others, render
 from tests.harness.aura_env import FAST_SETTINGS, TIME_SCALE, AuraEnv, is_true
 from tests.harness.runners import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, OperatorProcess
 
@@ -57,7 +57,7 @@ def release(aura_env: AuraEnv, make_kubeconfig: Any, shard: str) -> OperatorProc
         namespace=aura_env.namespace,
         release=name,
     )
-    rbac = [d for d in docs if d["kind"] in RBAC_KINDS and not is_user_role(d)]
+    rbac = [d for d in docs if d["kind"] in RBAC_KINDS and not is_for_others(d)]
     kubeconfig = make_kubeconfig(rbac, name=f"{name}-aura-operator")
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]

@@ -143,3 +143,48 @@ def expectations(namespace: str) -> dict[Query, bool]:
         expected[user, "get", "auracredentials", namespace] = False
         expected[user, "get", "auracredentials/status", None] = False
     return expected
+
+
+def test_a_service_binding_controller_aggregates_the_read_of_instances(
+    cluster: Any, admin_api: client.ApiClient, namespace: str
+) -> None:
+    """A ServiceBinding controller's ClusterRole aggregates every role labelled
+    servicebinding.io/controller: "true" (the specification's convention): with the chart's, it
+    may read AuraInstances (the Provisioned Services) and nothing else of ours."""
+    release = f"binding-{secrets.token_hex(3)}"
+    (role,) = [
+        d
+        for d in render(release=release, namespace=namespace)
+        if d["kind"] == "ClusterRole"
+        and (d["metadata"].get("labels") or {}).get("servicebinding.io/controller") == "true"
+    ]
+    controller = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": f"{release}-controller"},
+        "aggregationRule": {
+            "clusterRoleSelectors": [{"matchLabels": {"servicebinding.io/controller": "true"}}]
+        },
+        "rules": [],
+    }
+    user = f"{release}-sbc"
+    binding = _binding(
+        "ClusterRoleBinding", f"{release}-controller", user, controller["metadata"]["name"]
+    )
+    dyn = DynamicClient(admin_api)
+    applied = Applied()
+    can_i = CanI(cluster)
+    try:
+        apply(dyn, [role, controller, binding], namespace, applied)
+        wait_until(
+            lambda: can_i(user, "watch", "aurainstances"),
+            timeout=AGGREGATION_TIMEOUT,
+            what="the chart's service-binding role to be aggregated into the controller's",
+        )
+        assert can_i(user, "get", "aurainstances", namespace)
+        assert not can_i(user, "patch", "aurainstances", namespace)
+        assert not can_i(user, "get", "aurainstances/status", namespace)
+        for other in ("aurasnapshots", "auracredentials", "auragraphanalyticssessions"):
+            assert not can_i(user, "list", other), other
+    finally:
+        applied.delete(dyn)

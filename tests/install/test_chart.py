@@ -24,7 +24,7 @@ from tests.chart import (
     RELEASE,
     ROOT,
     helm_template,
-    is_user_role,
+    is_for_others,
     render,
     run_tool,
     tools_dir,
@@ -268,7 +268,7 @@ def rules_of(docs: list[dict[str, Any]]) -> list[tuple[str | None, str, dict[str
     return [
         (d["metadata"].get("namespace") if d["kind"] == "Role" else None, d["metadata"]["name"], r)
         for d in docs
-        if d["kind"] in ("Role", "ClusterRole") and not is_user_role(d)
+        if d["kind"] in ("Role", "ClusterRole") and not is_for_others(d)
         for r in d["rules"]
     ]
 
@@ -330,7 +330,7 @@ def test_a_namespace_list_uses_one_role_per_namespace_and_nothing_cluster_wide()
     docs = render({"watchNamespaces": ["shop", "billing"]}, namespace="ops")
     # Cluster-wide only what cluster-scoped AuraCredentials need: never Secrets or instances
     # (for the operator; the roles aggregated into edit and view grant it nothing).
-    (cluster_role,) = [d for d in by_kind(docs, "ClusterRole") if not is_user_role(d)]
+    (cluster_role,) = [d for d in by_kind(docs, "ClusterRole") if not is_for_others(d)]
     assert cluster_role["metadata"]["name"] == f"{RELEASE}-credentials"
     assert {r for rule in cluster_role["rules"] for r in rule["resources"]} == {
         "auracredentials", "auracredentials/status", "namespaces"

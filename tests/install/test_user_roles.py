@@ -120,3 +120,30 @@ def test_a_namespace_list_keeps_them_cluster_wide() -> None:
     assert set(user_roles(render({"watchNamespaces": ["shop"]}))) == {
         "aura-operator-view", "aura-operator-edit"
     }  # fmt: skip
+
+
+def service_binding_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in docs
+        if d.get("kind") == "ClusterRole"
+        and (d["metadata"].get("labels") or {}).get("servicebinding.io/controller") == "true"
+    ]
+
+
+@pytest.mark.parametrize("source", ["chart", "deploy"])
+def test_service_binding_controllers_may_read_instances_and_nothing_else(source: str) -> None:
+    """The Service Binding specification's controllers aggregate every ClusterRole labelled
+    servicebinding.io/controller: "true": ours lets them read AuraInstances (the Provisioned
+    Services), no other kind, no write, no Secret."""
+    docs = render() if source == "chart" else deploy_docs()
+    (role,) = service_binding_roles(docs)
+    assert role["metadata"]["name"] == "aura-operator-service-binding"
+    assert grants(role) == {"aurainstances": READ}
+    assert not aggregated_into(role)
+
+
+def test_the_service_binding_role_has_its_own_switch() -> None:
+    assert service_binding_roles(render({"rbac": {"serviceBindingRole": False}})) == []
+    assert service_binding_roles(render({"rbac": {"create": False}})) == []
+    assert user_roles(render({"rbac": {"serviceBindingRole": False}})) != {}

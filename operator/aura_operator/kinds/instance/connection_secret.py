@@ -192,9 +192,16 @@ class SecretStore:
         return not (instance_id and _is_orphan_of_instance(secret, instance_id))
 
     async def ensure(
-        self, obj: AuraInstance, info: ConnectionInfo, password: SecretStr | None = None
+        self,
+        obj: AuraInstance,
+        info: ConnectionInfo,
+        password: SecretStr | None = None,
+        *,
+        from_backup: bool = True,
     ) -> SecretResult:
-        """Make the connection Secret (and its backup) match; `password` only from a create."""
+        """Make the connection Secret (and its backup) match; `password` only from a create.
+        `from_backup` False: another object manages the instance, and its backup is never
+        copied to this object (issue 19)."""
         ns, name = obj.ref.namespace, obj.connection_secret_name
         existing = await self._kube.get_secret(ns, name)
         foreign = existing is not None and not is_owned_by(existing, obj)
@@ -216,7 +223,7 @@ class SecretStore:
         ):
             kept = decode(existing, KEY_PASSWORD)
             password = SecretStr(kept) if kept else None
-        if password is None:
+        if password is None and from_backup:
             password = await self.backup_password(info.instance_id)
             restored = password is not None and existing is None
         desired = build_connection_secret(obj, info, password)

@@ -115,7 +115,9 @@ async def _observed(p: InstancePass, instance: Instance) -> Outcome:
     info = ConnectionInfo(
         instance.id, instance.name or obj.aura_name, instance.connection_url or ""
     )
-    secret = await ctx.secrets.ensure(obj, info, state.pending_password(instance.id))
+    secret = await ctx.secrets.ensure(
+        obj, info, state.pending_password(instance.id), from_backup=not p.managed_elsewhere
+    )
     if secret.password_known:
         state.forget_password()
     if secret.event:

@@ -71,10 +71,11 @@ OPERATOR_FOR = {
     "README.md": README_INSTALL,
     "docs/backups.md": README_INSTALL,
     "docs/platform.md": README_INSTALL,
+    "docs/tenancy.md": README_INSTALL,
 }
 # Pages that start where the README's install ends: the test does that install's kubectl steps
 # (the namespace and the credential Secret; the CRDs are in the cluster already) before them.
-AFTER_README_INSTALL = frozenset({"docs/backups.md", "docs/platform.md"})
+AFTER_README_INSTALL = frozenset({"docs/backups.md", "docs/platform.md", "docs/tenancy.md"})
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build",
     "dist", "*.egg-info", "results",

@@ -198,3 +198,28 @@ async def test_the_operator_default_protects_objects_that_do_not_say(h: Harness)
         "AURA_OPERATOR_DEFAULT_DELETION_PROTECTION"
         in condition(h.obj("owner"), "Synced")["message"]
     )
+
+
+async def test_removing_spec_instance_id_lets_go_and_the_next_claimant_takes_over(
+    h: Harness,
+) -> None:
+    instance_id = await h.console_instance("adopted")
+    h.apply("first", instanceId=instance_id, deletionPolicy="Delete")
+    assert "Claimed" in (await h.run_pass("first")).reasons()
+    h.apply("heir", instanceId=instance_id)
+    heir_uid = (await h.run_pass("heir")).obj["metadata"]["uid"]
+
+    h.kube.edit_instance(NS, "first", spec={"instanceId": None})
+    let_go = await h.run_pass("first")
+    assert "Released" in let_go.reasons()
+    assert synced(let_go)["status"] == "False"
+    assert "let go of instance" in synced(let_go)["message"]
+    assert h.ctx.objects.get(heir_uid).wake.is_set()
+    assert "TookOver" in (await h.run_pass("heir")).reasons()
+
+    h.sim.requests.clear()
+    h.kube.mark_deleted(NS, "first")
+    gone = await h.finalize("first")  # deletionPolicy Delete, but it let go: nothing deleted
+    assert gone.done and "LeftAlone" in gone.reasons()
+    assert h.changes() == []
+    assert h.sim_status(instance_id) == "running"

@@ -198,6 +198,10 @@ class Kind(Generic[M]):
     """The Aura objects a pass is about to use without managing them (clone or overwrite
     sources, a restore's target, an observed instance): each needs a grant when an object in
     another namespace manages it."""
+    released: Callable[[M], AuraObject | None] | None = None
+    """The Aura object an object still names but has let go of (an AuraInstance whose
+    spec.instanceId was removed): its claim is released, its passes send nothing for it, and
+    its deletion leaves it alone."""
     protection: Callable[[M, Settings], tuple[bool | None, DeletionPolicy]] | None = None
     """(spec.deletionProtection, the deletionPolicy in effect): the finalizer holds a
     protected object that manages something in Aura."""
@@ -264,6 +268,9 @@ async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
     if kind.manages is None and kind.refers is None:
         return None
     checker = Checker(p.ctx.admission, p.ctx.kube, kind.name, p.body, p.events)
+    gone = kind.released(p.obj) if kind.released is not None else None
+    if gone is not None:
+        return await _let_go(p, checker, gone)
     target = kind.manages(p.obj) if kind.manages is not None else None
     if target is not None:
         stopped = await checker.take(target)
@@ -280,6 +287,21 @@ async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
     stopped = await checker.refer(targets, policy)
     p.managed_elsewhere = checker.managed_elsewhere
     return stopped
+
+
+async def _let_go(p: Pass[Any], checker: Checker, target: AuraObject) -> Outcome:
+    """The object stopped naming `target`: release it (the claimants refused meanwhile look
+    again at once) and send nothing for it."""
+    held = await checker.holder(target)
+    for uid in await checker.let_go(target):
+        p.ctx.objects.wake(uid)
+    if held is not None and held.manager.uid == checker.me.uid:
+        p.events.event("Normal", "Released", f"let go of {target}: another object may claim it")
+    message = (
+        f"spec.instanceId was removed: this object let go of {target} and sends nothing for "
+        "it; its deletion leaves it alone. Set spec.instanceId again to manage it"
+    )
+    return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, message)])
 
 
 async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
@@ -456,6 +478,10 @@ async def _finalize(kind: Kind[M], p: Pass[M]) -> Finalization:
     """The kind's finalizer decision, inside the runtime's checks (runtime/admission.py):
     deletion protection holds the object; an object that does not hold the claim of its Aura
     object leaves it alone; the manager releases its claim once done, waking the claimants."""
+    gone = kind.released(p.obj) if kind.released is not None else None
+    if gone is not None:
+        p.events.event("Normal", "LeftAlone", f"this object let go of {gone}: not touched")
+        return DONE
     target = kind.manages(p.obj) if kind.manages is not None else None
     if target is None:
         return await kind.finalize(p) if kind.finalize is not None else DONE

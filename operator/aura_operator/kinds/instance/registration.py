@@ -38,6 +38,15 @@ def manages(obj: AuraInstance) -> AuraObject | None:
     return AuraObject("instance", obj.instance_id)
 
 
+def released(obj: AuraInstance) -> AuraObject | None:
+    """An adopted instance whose spec.instanceId was removed: let go of (a created instance
+    has its create intent in status.creation and stays managed)."""
+    status = obj.status
+    if obj.observe_only or obj.spec.instance_id or not status.instance_id or status.creation:
+        return None
+    return AuraObject("instance", status.instance_id)
+
+
 async def refers(p: Pass[AuraInstance]) -> list[AuraObject]:
     """What a pass uses without managing it: the observed instance (ObserveOnly), and before
     the create, the instance it clones (spec.source.instanceId) and the key it is encrypted
@@ -132,6 +141,7 @@ INSTANCE: Kind[AuraInstance] = Kind(
     observe=observe,
     startup=startup_delay,
     manages=manages,
+    released=released,
     refers=refers,
     protection=protection,
     watches=(

@@ -107,7 +107,8 @@ async def test_an_existing_manager_claims_on_its_next_pass(h: Harness) -> None:
     pass; the first to claim wins."""
     await owned(h)
     h.claims._claims.clear()  # as after an upgrade: no claim recorded yet
-    first = await h.run_pass("owner")
+    upgraded = h.add_replica()  # the new operator process
+    first = await h.run_pass("owner", replica=upgraded)
     assert "Claimed" in first.reasons()
     assert h.claims.records()[0].manager.name == "owner"
 

@@ -18,6 +18,7 @@ no kind carries its own copy. A kind only declares what it manages and what it r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,9 @@ from aura_operator.runtime.outcome import Outcome, Recorder, synced_false
 #: (spec.unmanagedObjects in effect, the credential's name or None for the default one).
 Policy = Callable[[], Awaitable[tuple[str, str | None]]]
 
+#: How long a pass trusts that its object still holds the claim it found, before reading it again.
+HELD_FRESH = 300.0
+
 #: How long a refused object waits before it looks again by itself (a grant, or the manager
 #: letting go in this process, wakes it at once).
 REFUSED_RECHECK = 300.0
@@ -72,6 +76,14 @@ class Admission:
     waiting: dict[AuraObject, set[str]] = field(default_factory=dict)
     refused: dict[str, set[str]] = field(default_factory=dict)
     """uid -> the namespaces whose grant it lacks."""
+    held: dict[str, tuple[AuraObject, float]] = field(default_factory=dict)
+    """uid -> the claim it was found to hold, and when (time.monotonic()): while it is fresh
+    (HELD_FRESH) a pass does not read the claim again. Nobody else removes a claim whose
+    manager exists, so the only risk is a person deleting the ConfigMap by hand."""
+
+    def holds(self, uid: str, target: AuraObject) -> bool:
+        found = self.held.get(uid)
+        return found is not None and found[0] == target and time.monotonic() - found[1] < HELD_FRESH
 
     def wait_for(self, target: AuraObject, uid: str) -> None:
         self.waiting.setdefault(target, set()).add(uid)
@@ -80,6 +92,10 @@ class Admission:
         for uids in self.waiting.values():
             uids.discard(uid)
         self.refused.pop(uid, None)
+
+    def forget(self, uid: str) -> None:
+        self.stop_waiting(uid)
+        self.held.pop(uid, None)
 
     def released(self, target: AuraObject) -> set[str]:
         """The claimants to wake now that `target`'s claim is gone."""
@@ -136,11 +152,15 @@ class Checker:
 
     async def take(self, target: AuraObject) -> Outcome | None:
         """Claim `target`: None if this object manages it, else the refusal."""
+        if self.admission.holds(self.me.uid, target):
+            return None
         result = await claim(self.admission.store, target, self.me, self.lookup)
         if isinstance(result, AlreadyManaged):
+            self.admission.held.pop(self.me.uid, None)
             self.admission.wait_for(target, self.me.uid)
             return _refusal(self.body, self.events, result.reason, result.message)
         self.admission.stop_waiting(self.me.uid)
+        self.admission.held[self.me.uid] = (target, time.monotonic())
         self._say_claimed(result)
         return None
 
@@ -206,7 +226,7 @@ class Checker:
     async def let_go(self, target: AuraObject) -> list[str]:
         """Release `target` if this object holds it; the uids of the claimants to wake."""
         await release(self.admission.store, target, self.me)
-        self.admission.stop_waiting(self.me.uid)
+        self.admission.forget(self.me.uid)
         return sorted(self.admission.released(target))
 
 

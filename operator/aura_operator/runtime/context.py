@@ -68,7 +68,7 @@ class OperatorContext:
     def forget(self, uid: str) -> None:
         """The object is gone: drop its state, its drift slot and its metrics."""
         self.objects.forget(uid)
-        self.admission.stop_waiting(uid)
+        self.admission.forget(uid)
         self.drift.release(uid)
         self.transitions.leave(uid)
         self.sweeps.untrack(uid)

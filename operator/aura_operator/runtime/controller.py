@@ -680,7 +680,8 @@ def register(kind: Kind[Any], registry: kopf.OperatorRegistry | None = None) -> 
         while step.protected and await changed_within(ctx, kind, body, PROTECTED_WAIT):
             step = await finalize_once(kind, ctx, body, events, retry=retry)
         if not step.done:
-            raise kopf.TemporaryError(step.message, delay=step.delay)
+            # A protected object was watched for PROTECTED_WAIT already: look again at once.
+            raise kopf.TemporaryError(step.message, delay=1.0 if step.protected else step.delay)
 
     kopf.daemon(
         GROUP,

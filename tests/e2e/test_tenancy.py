@@ -143,6 +143,12 @@ def events(env: AuraEnv, ns: str, name: str) -> list[tuple[str, str]]:
     return [(e.reason, e.message) for e in items]
 
 
+def wait_event(env: AuraEnv, ns: str, name: str, reason: str) -> None:
+    env.wait_until(
+        lambda: reason in [r for r, _ in events(env, ns, name)], what=f"a {reason} event on {name}"
+    )
+
+
 def mutating(env: AuraEnv, since: float, instance_id: str | None = None) -> list[str]:
     """Requests that could change something in Aura since `since` (of one instance)."""
     return [
@@ -192,14 +198,14 @@ def test_second_claimants_send_nothing_get_no_password_and_the_next_takes_over(
         obj = wait_obj(aura_env, where, name, synced_reason("AlreadyManaged"), "AlreadyManaged")
         assert obj is not None
         assert f"AuraInstance {ns}/owner" in condition(obj, "Synced")["message"]
-        assert "AlreadyManaged" in [r for r, _ in events(aura_env, where, name)]
+        wait_event(aura_env, where, name, "AlreadyManaged")  # kopf posts events after the write
     assert aura_env.secret("copycat-connection") is None
     assert aura_env.secret("intruder-connection", other) is None
 
     # Deleting a claimant (deletionPolicy Delete) leaves the instance alone.
     aura_env.objects.delete_namespaced_custom_object(GROUP, VERSION, other, PLURAL, "intruder")
     wait_obj(aura_env, other, "intruder", lambda o: o is None, "deletion")
-    assert "LeftAlone" in [r for r, _ in events(aura_env, other, "intruder")]
+    wait_event(aura_env, other, "intruder", "LeftAlone")
     assert mutating(aura_env, since) == []
     assert any(i["id"] == instance_id for i in aura_env.sim_instances())
     assert is_true(aura_env.get("owner") or {}, "Ready")

@@ -11,12 +11,13 @@ from aura_operator.kinds.restore.registration import RESTORE
 from aura_operator.kinds.session.registration import SESSION
 from aura_operator.kinds.snapshot.registration import SNAPSHOT
 from aura_operator.runtime import lifecycle
-from aura_operator.runtime.controller import register
+from aura_operator.runtime.controller import register, register_shared
 
 #: Every kind this operator runs.
 KINDS = (INSTANCE, SNAPSHOT, RESTORE, CUSTOMER_KEY, SESSION, CREDENTIAL)
 
 for _kind in KINDS:
     register(_kind)
+register_shared()  # what every kind shares: the AuraReferenceGrant watch (issue 19)
 
 __all__ = ["KINDS", "lifecycle"]

@@ -30,7 +30,6 @@ NOT_RUN_PER_PAGE = {
     "docs/benchmark.md": 1,  # make bench: 10 to 40 minutes
     "docs/development.md": 2,  # make test itself; the whole e2e suite by hand
     "docs/install.md": 1,  # docker build and push
-    "docs/tenancy.md": 3,  # claims, cross-namespace refresh, protection: wait for the wiring
 }
 
 USER_DOCS = (

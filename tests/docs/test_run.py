@@ -73,6 +73,7 @@ OPERATOR_FOR = {
     "docs/platform.md": README_INSTALL,
     "docs/connection-secrets.md": README_INSTALL,
     "docs/metrics.md": README_INSTALL,
+    "docs/tenancy.md": README_INSTALL,
     # Settled objects read every 2 s instead of 15 min: the page shows an expiry being noticed.
     "docs/sessions.md": {**README_INSTALL, "AURA_OPERATOR_DRIFT_INTERVAL": "2"},
 }
@@ -85,6 +86,7 @@ AFTER_README_INSTALL = frozenset(
         "docs/connection-secrets.md",
         "docs/sessions.md",
         "docs/metrics.md",
+        "docs/tenancy.md",
     }
 )
 COPY_IGNORE = shutil.ignore_patterns(

@@ -33,6 +33,7 @@ from aura_operator.kinds.restore.model import RESTORE_KIND, RESTORE_PLURAL
 from aura_operator.kinds.restore.registration import RESTORE
 from aura_operator.kinds.snapshot.model import SNAPSHOT_KIND, SNAPSHOT_PLURAL
 from aura_operator.kinds.snapshot.registration import SNAPSHOT
+from aura_operator.runtime.claims import InMemoryClaimStore
 from aura_operator.runtime.classify import Verdict
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization, Kind, finalize_once, run_pass
@@ -148,6 +149,8 @@ class Harness:
         self.sim = sim
         self.settings = settings
         self.kube = FakeKube()
+        self.claims = InMemoryClaimStore()
+        """The claims every replica shares (the ConfigMaps of the operator's namespace)."""
         self.clock = FakeClock(time.monotonic(), wall=datetime.now(UTC))
         self.replicas: list[Replica] = []
         self.main = self.add_replica()
@@ -162,7 +165,7 @@ class Harness:
 
     def add_replica(self) -> Replica:
         """Another operator process on the same API server and Aura account."""
-        replica = Replica(OperatorContext(self.settings, self.kube))
+        replica = Replica(OperatorContext(self.settings, self.kube, claims=self.claims))
         self.replicas.append(replica)
         return replica
 

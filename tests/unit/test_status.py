@@ -81,3 +81,11 @@ def test_every_reason_is_documented_in_the_readme() -> None:
     text = README.read_text()
     missing = [r for reasons in ALL_REASONS.values() for r in reasons if f"`{r}`" not in text]
     assert not missing, f"README lacks condition reasons: {missing}"
+
+
+def test_the_reasons_of_issue_19_are_the_ones_its_modules_set() -> None:
+    from aura_operator.runtime.claims import ALREADY_MANAGED
+    from aura_operator.runtime.deletion_protection import DELETION_PROTECTED
+    from aura_operator.runtime.grants import REFERENCE_NOT_PERMITTED
+
+    assert {ALREADY_MANAGED, REFERENCE_NOT_PERMITTED, DELETION_PROTECTED} <= ALL_REASONS["Synced"]

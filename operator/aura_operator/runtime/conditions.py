@@ -44,6 +44,9 @@ class SyncedReason:
     THROTTLED = "Throttled"
     PAUSED = "ReconcilePaused"
     PLANNED = "Planned"
+    ALREADY_MANAGED = "AlreadyManaged"  # claims.py: another object manages the Aura object
+    REFERENCE_NOT_PERMITTED = "ReferenceNotPermitted"  # grants.py: no grant allows it
+    DELETION_PROTECTED = "DeletionProtected"  # deletion_protection.py: the deletion is held
 
 
 class SecretReason:

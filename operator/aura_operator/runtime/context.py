@@ -12,6 +12,8 @@ from aura_operator.aura import CredentialRegistry
 from aura_operator.kinds.instance.connection_secret import SecretStore
 from aura_operator.kube.api import KubeApi
 from aura_operator.runtime.active_restores import ActiveRestores
+from aura_operator.runtime.admission import Admission
+from aura_operator.runtime.claims import ClaimStore, InMemoryClaimStore
 from aura_operator.runtime.credentials import Credentials
 from aura_operator.runtime.leader import Leadership
 from aura_operator.runtime.metrics import Metrics
@@ -24,8 +26,14 @@ from aura_operator.runtime.tenants import TenantCache
 
 class OperatorContext:
     def __init__(
-        self, settings: Settings, kube: KubeApi, leadership: Leadership | None = None
+        self,
+        settings: Settings,
+        kube: KubeApi,
+        leadership: Leadership | None = None,
+        claims: ClaimStore | None = None,
     ) -> None:
+        """`claims`: where claims of Aura objects live (kube/claim_store.py in production); an
+        in-memory store when not given (one process, the in-process tests)."""
         self.settings = settings
         self.kube = kube
         self.leadership = leadership or Leadership.always()
@@ -57,10 +65,12 @@ class OperatorContext:
             error_backoff_max=settings.error_backoff_max,
         )
         self.restores = ActiveRestores()
+        self.admission = Admission(claims or InMemoryClaimStore())
 
     def forget(self, uid: str) -> None:
         """The object is gone: drop its state, its drift slot and its metrics."""
         self.objects.forget(uid)
+        self.admission.forget(uid)
         self.drift.release(uid)
         self.transitions.leave(uid)
         self.sweeps.untrack(uid)

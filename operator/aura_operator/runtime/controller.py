@@ -26,9 +26,10 @@ as the kopf handlers built here do.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -38,9 +39,12 @@ import kopf
 from aura_operator.aura import AuraClient, AuraError, AuraPlanned
 from aura_operator.kube.api import KubeError
 from aura_operator.runtime import plan as plans
+from aura_operator.runtime.admission import Checker, unmanaged_objects
+from aura_operator.runtime.claims import AlreadyManaged, AuraObject, claim
 from aura_operator.runtime.classify import Verdict, classify
 from aura_operator.runtime.conditions import (
     READY,
+    SYNCED,
     ConditionUpdate,
     ReadyReason,
     SyncedReason,
@@ -49,6 +53,8 @@ from aura_operator.runtime.conditions import (
 )
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.credential_usage import User
+from aura_operator.runtime.deletion_protection import DeletionPolicy, Hold, deletion_decision
+from aura_operator.runtime.grants import GRANT_PLURAL
 from aura_operator.runtime.loop import EXIT_TIMEOUT, KopfRecorder, run_loop
 from aura_operator.runtime.model import (
     ANNOTATION_FORCE_FINALIZE,
@@ -103,6 +109,9 @@ class Pass(Generic[M]):
     aura: AuraClient | None = None
     """The Aura client of the object's credential, once the decision resolved it
     (`with_client`); `client` is it."""
+    managed_elsewhere: bool = False
+    """Admission found that another object manages an Aura object this pass refers to (an
+    observed instance): the pass may read it, but never hands out its password."""
 
     def with_client(self, aura: AuraClient) -> Pass[M]:
         return replace(self, aura=aura)
@@ -131,6 +140,11 @@ class Finalization:
     show: bool = True
     status: dict[str, Any] = field(default_factory=dict)
     """Status fields to record while the finalizer is held (written with the condition)."""
+    synced: ConditionUpdate | None = None
+    """A Synced condition to show while held (deletion protection)."""
+    protected: bool = False
+    """Held by deletion protection: only a change of the object lets it go (the handler
+    watches for one instead of retrying)."""
 
 
 DONE = Finalization(None)
@@ -187,6 +201,21 @@ class Kind(Generic[M]):
         Callable[[OperatorContext, Body, ObjectState, kopf.DaemonStopped], Awaitable[bool]] | None
     ) = None
     """Runs once when the daemon starts; True if a change woke the object meanwhile."""
+    manages: Callable[[M], AuraObject | None] | None = None
+    """The Aura object an object of this kind manages (None: none yet). The runtime claims it
+    before every pass (one manager per Aura object, runtime/admission.py): a second claimant
+    sends nothing, and its deletion leaves the Aura object alone."""
+    refers: Callable[[Pass[M]], Awaitable[Sequence[AuraObject]]] | None = None
+    """The Aura objects a pass is about to use without managing them (clone or overwrite
+    sources, a restore's target, an observed instance): each needs a grant when an object in
+    another namespace manages it."""
+    released: Callable[[M], AuraObject | None] | None = None
+    """The Aura object an object still names but has let go of (an AuraInstance whose
+    spec.instanceId was removed): its claim is released, its passes send nothing for it, and
+    its deletion leaves it alone."""
+    protection: Callable[[M, Settings], tuple[bool | None, DeletionPolicy]] | None = None
+    """(spec.deletionProtection, the deletionPolicy in effect): the finalizer holds a
+    protected object that manages something in Aura."""
 
 
 # ---------------------------------------------------------------------------- one pass
@@ -253,11 +282,47 @@ def mode(kind: Kind[Any], body: Body, settings: Settings | None = None) -> str:
 async def admit(kind: Kind[M], p: Pass[M]) -> Outcome | None:
     """Per-object admission checks that run before a pass acts; an Outcome stops the pass.
 
-    None today. This is the place for issue 19's checks: "one manager per Aura object" (the
-    claim, taken atomically and fenced like an intent) and the grants a reference into another
-    namespace needs.
+    Issue 19, for every kind that declares them (runtime/admission.py): the claim of the Aura
+    object the object manages (`Kind.manages`), then the grants its references into other
+    namespaces need (`Kind.refers`).
     """
-    return None
+    if kind.manages is None and kind.refers is None:
+        return None
+    checker = Checker(p.ctx.admission, p.ctx.kube, kind.name, p.body, p.events)
+    gone = kind.released(p.obj) if kind.released is not None else None
+    if gone is not None:
+        return await _let_go(p, checker, gone)
+    target = kind.manages(p.obj) if kind.manages is not None else None
+    if target is not None:
+        stopped = await checker.take(target)
+        if stopped is not None:
+            return stopped
+    targets = await kind.refers(p) if kind.refers is not None else ()
+    if not targets:
+        return None
+    credential = ((p.body.get("spec") or {}).get("credentialRef") or {}).get("name")
+
+    async def policy() -> tuple[str, str | None]:
+        return await unmanaged_objects(p.ctx.kube, credential, p.settings.unmanaged_objects)
+
+    stopped = await checker.refer(targets, policy)
+    p.managed_elsewhere = checker.managed_elsewhere
+    return stopped
+
+
+async def _let_go(p: Pass[Any], checker: Checker, target: AuraObject) -> Outcome:
+    """The object stopped naming `target`: release it (the claimants refused meanwhile look
+    again at once) and send nothing for it."""
+    held = await checker.holder(target)
+    for uid in await checker.let_go(target):
+        p.ctx.objects.wake(uid)
+    if held is not None and held.manager.uid == checker.me.uid:
+        p.events.event("Normal", "Released", f"let go of {target}: another object may claim it")
+    message = (
+        f"spec.instanceId was removed: this object let go of {target} and sends nothing for "
+        "it; its deletion leaves it alone. Set spec.instanceId again to manage it"
+    )
+    return Outcome(conditions=[synced_false(SyncedReason.INVALID_SPEC, message)])
 
 
 async def decide(kind: Kind[M], p: Pass[M], logger: Logger = log) -> Outcome:
@@ -353,6 +418,41 @@ class FinalizeStep:
     def done(self) -> bool:
         return self.result is not None and self.result.retry_after is None
 
+    @property
+    def protected(self) -> bool:
+        return self.result is not None and self.result.protected
+
+
+#: How often a protected object's finalizer reads the object, looking for the change that
+#: lets it go (kopf delivers no events to an object while its handler runs or is delayed).
+PROTECTED_POLL = 2.0
+
+
+async def changed_within(ctx: OperatorContext, kind: Kind[Any], body: Body, wait: float) -> bool:
+    """Whether the object's spec or the controller's annotations change within `wait` seconds
+    (read every PROTECTED_POLL): what lets a protected object's deletion go on at once."""
+    meta = body.get("metadata") or {}
+    namespace, name = meta.get("namespace") or "", meta.get("name") or ""
+    fresh = await ctx.kube.get_object(kind.plural, namespace, name)
+    if fresh is None:
+        return False
+    seen = _version(fresh)
+    waited = 0.0
+    while waited < wait:
+        await asyncio.sleep(PROTECTED_POLL)
+        waited += PROTECTED_POLL
+        fresh = await ctx.kube.get_object(kind.plural, namespace, name)
+        if fresh is None:
+            return False
+        if _version(fresh) != seen:
+            return True
+    return False
+
+
+def _version(body: Body) -> tuple[Any, ...]:
+    meta = body.get("metadata") or {}
+    return (meta.get("generation"), watched_annotations(meta))
+
 
 async def finalize_once(
     kind: Kind[M],
@@ -379,7 +479,7 @@ async def finalize_once(
                 result = await _force(kind, p)
             else:
                 with AuraClient.planning(mode(kind, fresh, ctx.settings) == "plan"):
-                    result = await kind.finalize(p)
+                    result = await _finalize(kind, p)
         except AuraPlanned as signal:  # plan mode holds the finalizer, saying what it would send
             request = plans.plan_request(signal.method, signal.path, signal.body, signal.current)
             message = f"{plans.describe(request)} ({planning_hint(ctx.settings)})"
@@ -402,10 +502,60 @@ async def finalize_once(
     if result.retry_after is not None:
         message = result.message or "waiting for Aura"
         if result.show or result.status:
-            await show_deleting(kind, ctx, fresh, message if result.show else "", result.status)
+            await show_deleting(
+                kind, ctx, fresh, message if result.show else "", result.status, result.synced
+            )
         return FinalizeStep(result, None, max(1.0, result.retry_after), message)
     ctx.forget(meta.get("uid") or "")
     return FinalizeStep(result)
+
+
+#: How long a protected object's finalizer waits for a change before kopf retries it.
+PROTECTED_WAIT = 60.0
+
+
+async def _finalize(kind: Kind[M], p: Pass[M]) -> Finalization:
+    """The kind's finalizer decision, inside the runtime's checks (runtime/admission.py):
+    deletion protection holds the object; an object that does not hold the claim of its Aura
+    object leaves it alone; the manager releases its claim once done, waking the claimants."""
+    gone = kind.released(p.obj) if kind.released is not None else None
+    if gone is not None:
+        p.events.event("Normal", "LeftAlone", f"this object let go of {gone}: not touched")
+        return DONE
+    target = kind.manages(p.obj) if kind.manages is not None else None
+    if target is None:
+        return await kind.finalize(p) if kind.finalize is not None else DONE
+    if kind.protection is not None:
+        value, policy = kind.protection(p.obj, p.settings)
+        decision = deletion_decision(
+            kind.name, value, p.settings.default_deletion_protection, policy, str(target)
+        )
+        if isinstance(decision, Hold):
+            return _hold(p, decision)
+    checker = Checker(p.ctx.admission, p.ctx.kube, kind.name, p.body, p.events)
+    held = await claim(p.ctx.admission.store, target, checker.me, checker.lookup)
+    if isinstance(held, AlreadyManaged):
+        p.events.event(
+            "Normal",
+            "LeftAlone",
+            f"{target} is managed by {held.manager}: deleting this object does not touch it",
+        )
+        return DONE
+    result = await kind.finalize(p) if kind.finalize is not None else DONE
+    if result.retry_after is None:
+        for uid in await checker.let_go(target):
+            p.ctx.objects.wake(uid)
+    return result
+
+
+def _hold(p: Pass[Any], decision: Hold) -> Finalization:
+    synced = ConditionUpdate(SYNCED, "False", decision.reason, decision.message)
+    current = [
+        c for c in (p.body.get("status") or {}).get("conditions") or [] if c.get("type") == SYNCED
+    ]
+    if not current or current[0].get("reason") != decision.reason:
+        p.events.event("Warning", decision.reason, decision.message)
+    return Finalization(PROTECTED_WAIT, decision.message, synced=synced, protected=True)
 
 
 async def _force(kind: Kind[M], p: Pass[M]) -> Finalization:
@@ -426,18 +576,22 @@ async def show_deleting(
     body: Body,
     message: str,
     status: Mapping[str, Any] | None = None,
+    synced: ConditionUpdate | None = None,
 ) -> None:
     """Ready=False Deleting with why the finalizer is still held (no message: no condition),
-    and the status fields the finalizer decision records."""
+    the Synced condition of a hold, and the status fields the finalizer decision records."""
     ref = object_ref(body)
     patch = dict(status or {})
-    if message:
+    updates = [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)] if message else []
+    updates += [synced] if synced is not None else []
+    if updates:
         current = StatusModel.model_validate(dict(body.get("status") or {}))
-        patch["conditions"] = merge_conditions(
-            current.conditions,
-            [ConditionUpdate(READY, "False", ReadyReason.DELETING, message)],
-            generation=ref.generation,
-        )
+        merged = merge_conditions(current.conditions, updates, generation=ref.generation)
+        if merged == [c.model_dump(by_alias=True, exclude_none=True) for c in current.conditions]:
+            if not patch:
+                return  # nothing new to say (a hold re-checked)
+        else:
+            patch["conditions"] = merged
     await ctx.kube.patch_object_status(kind.plural, ref.namespace, ref.name, patch)
 
 
@@ -566,9 +720,13 @@ def register(kind: Kind[Any], registry: kopf.OperatorRegistry | None = None) -> 
     async def finalizer(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         ctx: OperatorContext = memo["context"]
         await ctx.leadership.wait()  # a standby never deletes anything
-        step = await finalize_once(kind, ctx, body, recorder(kind, ctx, body), retry=retry)
+        events = recorder(kind, ctx, body)
+        step = await finalize_once(kind, ctx, body, events, retry=retry)
+        while step.protected and await changed_within(ctx, kind, body, PROTECTED_WAIT):
+            step = await finalize_once(kind, ctx, body, events, retry=retry)
         if not step.done:
-            raise kopf.TemporaryError(step.message, delay=step.delay)
+            # A protected object was watched for PROTECTED_WAIT already: look again at once.
+            raise kopf.TemporaryError(step.message, delay=1.0 if step.protected else step.delay)
 
     kopf.daemon(
         GROUP,
@@ -584,6 +742,23 @@ def register(kind: Kind[Any], registry: kopf.OperatorRegistry | None = None) -> 
             finalizer
         )
     for watch in kind.watches:
+        _register_watch(watch, registry)
+
+
+def woken_by_grant(ctx: OperatorContext, body: Body, event_type: str | None) -> Iterable[str]:
+    """An AuraReferenceGrant appeared, changed or went: the objects refused for want of a grant
+    in its namespace look again at once (runtime/admission.py)."""
+    return ctx.admission.granted((body.get("metadata") or {}).get("namespace") or "")
+
+
+#: The watches of the runtime itself, for every kind (`register_shared`).
+SHARED_WATCHES = (Watch("wake_on_reference_grant", GROUP, VERSION, GRANT_PLURAL, woken_by_grant),)
+
+
+def register_shared(registry: kopf.OperatorRegistry | None = None) -> None:
+    """The handlers every kind shares, registered once: the AuraReferenceGrant watch."""
+    registry = registry or kopf.get_default_registry()
+    for watch in SHARED_WATCHES:
         _register_watch(watch, registry)
 
 

@@ -102,7 +102,17 @@ async def on_startup(
             "leader election is off: the operator's namespace is unknown "
             "(AURA_OPERATOR_NAMESPACE or POD_NAMESPACE); run one replica only"
         )
-    context = OperatorContext(operator_settings, kube, leadership)
+    claims = None
+    if operator_settings.namespace:
+        from aura_operator.kube.claim_store import KubeClaimStore
+
+        claims = KubeClaimStore(operator_settings.namespace)
+    else:
+        logger.warning(
+            "claims of Aura objects are kept in memory: the operator's namespace is unknown "
+            "(AURA_OPERATOR_NAMESPACE or POD_NAMESPACE); run one replica only"
+        )
+    context = OperatorContext(operator_settings, kube, leadership, claims)
     leadership.on_change(context.metrics.leader.set)
     context.metrics.leader.set(leadership.is_leading)
     context.metrics.serve(operator_settings.metrics_port)

@@ -341,10 +341,17 @@ class SecretStore:
         return not (instance_id and _is_orphan_of_instance(secret, instance_id))
 
     async def ensure(
-        self, obj: AuraInstance, info: ConnectionInfo, password: SecretStr | None = None
+        self,
+        obj: AuraInstance,
+        info: ConnectionInfo,
+        password: SecretStr | None = None,
+        *,
+        from_backup: bool = True,
     ) -> SecretResult:
         """Make the connection Secret, its backup and the binding Secret match, in that order;
-        `password` only from a create."""
+        `password` only from a create. `from_backup` False: another object manages the
+        instance (issue 19); its backup is the manager's, never copied to this object nor
+        written by it."""
         ns, name = obj.ref.namespace, obj.connection_secret_name
         existing = await self._kube.get_secret(ns, name)
         foreign = existing is not None and not is_owned_by(existing, obj)
@@ -362,7 +369,7 @@ class SecretStore:
         if password is None and same:
             password = password_in(existing or {})
         source = ""
-        if password is None:
+        if password is None and from_backup:
             password, source = await self._copy(obj, info.instance_id)
         kept = (existing or {}).get("data") if same else None
         desired = build_connection_secret(obj, info, password, kept)
@@ -376,7 +383,7 @@ class SecretStore:
         elif _differs(existing, desired):
             await self._replace(ns, existing, desired)
             event = ("Normal", "SecretWritten", f"Updated connection Secret {name}")
-        if password is not None:
+        if password is not None and from_backup:
             await self._ensure_backup(obj, info, password)
         binding, events = await self._ensure_binding(obj, info, password)
         condition = (

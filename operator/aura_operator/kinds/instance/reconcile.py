@@ -135,7 +135,10 @@ async def _observed(p: InstancePass, instance: Instance) -> Outcome:
     conditions = [_ready(instance.status)]
     state = p.state
     secret = await ctx.secrets.ensure(
-        obj, info_of(instance, obj), state.pending_password(instance.id)
+        obj,
+        info_of(instance, obj),
+        state.pending_password(instance.id),
+        from_backup=not p.managed_elsewhere,
     )
     if secret.password_known:
         state.forget_password()

@@ -18,13 +18,58 @@ from aura_operator.kinds.instance.model import KIND, PLURAL, AuraInstance, wante
 from aura_operator.kinds.instance.planning import observe, plan
 from aura_operator.kinds.instance.reconcile import reconcile
 from aura_operator.kube.api import KubeError
+from aura_operator.runtime.claims import AuraObject
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Finalization, Kind, Pass, Watch
 from aura_operator.runtime.credentials import CredentialsProblem
+from aura_operator.runtime.deletion_protection import DeletionPolicy
 from aura_operator.runtime.loop import wait
 from aura_operator.runtime.model import GROUP, MANAGED_BY, OPERATOR
 from aura_operator.runtime.object_state import ObjectState
 from aura_operator.runtime.outcome import Outcome
+from aura_operator.runtime.settings import Settings
+
+
+def manages(obj: AuraInstance) -> AuraObject | None:
+    """The instance it manages (created, or adopted by spec.instanceId); ObserveOnly manages
+    nothing: it refers to the instance it observes."""
+    if obj.observe_only or not obj.instance_id:
+        return None
+    return AuraObject("instance", obj.instance_id)
+
+
+def released(obj: AuraInstance) -> AuraObject | None:
+    """An adopted instance whose spec.instanceId was removed: let go of (a created instance
+    has its create intent in status.creation and stays managed)."""
+    status = obj.status
+    if obj.observe_only or obj.spec.instance_id or not status.instance_id or status.creation:
+        return None
+    return AuraObject("instance", status.instance_id)
+
+
+async def refers(p: Pass[AuraInstance]) -> list[AuraObject]:
+    """What a pass uses without managing it: the observed instance (ObserveOnly), and before
+    the create, the instance it clones (spec.source.instanceId) and the key it is encrypted
+    with (spec.customerManagedKeyId). Same-namespace objects named by Ref were admitted
+    themselves."""
+    obj = p.obj
+    if obj.observe_only:
+        return [AuraObject("instance", obj.instance_id)] if obj.instance_id else []
+    if obj.instance_id:
+        return []
+    found = []
+    if obj.spec.source is not None and obj.spec.source.instance_id:
+        found.append(AuraObject("instance", obj.spec.source.instance_id))
+    if obj.spec.customer_managed_key_id:
+        found.append(AuraObject("key", obj.spec.customer_managed_key_id))
+    return found
+
+
+def protection(obj: AuraInstance, settings: Settings) -> tuple[bool | None, DeletionPolicy]:
+    return (
+        obj.spec.deletion_protection,
+        obj.spec.deletion_policy or settings.default_deletion_policy,
+    )
 
 
 async def decide(p: Pass[AuraInstance]) -> Outcome:
@@ -95,6 +140,10 @@ INSTANCE: Kind[AuraInstance] = Kind(
     plan=plan,
     observe=observe,
     startup=startup_delay,
+    manages=manages,
+    released=released,
+    refers=refers,
+    protection=protection,
     watches=(
         Watch(
             "nudge_owner_of_deleted_secret",

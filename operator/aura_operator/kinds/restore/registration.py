@@ -8,14 +8,38 @@ from typing import Any
 
 from aura_operator.kinds.restore.model import (
     ACTIVE_PHASES,
+    FINAL_PHASES,
     RESTORE_KIND,
     RESTORE_PLURAL,
     AuraRestore,
 )
 from aura_operator.kinds.restore.reconcile import reconcile_restore
+from aura_operator.kinds.snapshot.lookup import target_instance
+from aura_operator.runtime.claims import AuraObject
 from aura_operator.runtime.context import OperatorContext
 from aura_operator.runtime.controller import Kind, Pass
 from aura_operator.runtime.outcome import Outcome, Recorder
+
+
+async def refers(p: Pass[AuraRestore]) -> list[AuraObject]:
+    """The instances a restore acts on until it is over: its target (restored or overwritten)
+    and the instance it overwrites from (spec.source)."""
+    obj, ctx, ns = p.obj, p.ctx, p.obj.ref.namespace
+    if obj.status.phase in FINAL_PHASES:
+        return []
+    target_id = obj.status.instance_id
+    if not target_id:
+        target = await target_instance(ctx, ns, obj.spec.instance_ref.name)
+        target_id = target.instance_id if target is not None else None
+    ids = [target_id]
+    source = obj.spec.source
+    if source is not None:
+        source_id = obj.status.source_instance_id or source.instance_id
+        if not source_id and source.instance_ref is not None:
+            origin = await target_instance(ctx, ns, source.instance_ref.name)
+            source_id = origin.instance_id if origin is not None else None
+        ids.append(source_id)
+    return [AuraObject("instance", i) for i in ids if i]
 
 
 async def decide(p: Pass[AuraRestore]) -> Outcome:
@@ -44,4 +68,5 @@ RESTORE: Kind[AuraRestore] = Kind(
     decide=decide,
     uses_credential=True,
     on_deleted=deleted,
+    refers=refers,
 )

@@ -6,8 +6,17 @@ from __future__ import annotations
 from aura_operator.kinds.session.delete import finalize_session
 from aura_operator.kinds.session.model import KIND, PLURAL, AuraGraphAnalyticsSession
 from aura_operator.kinds.session.reconcile import reconcile_session
+from aura_operator.runtime.claims import AuraObject
 from aura_operator.runtime.controller import Finalization, Kind, Pass
 from aura_operator.runtime.outcome import Outcome
+
+
+def manages(obj: AuraGraphAnalyticsSession) -> AuraObject | None:
+    """The session it follows: one object per session (issue 19). Aura's get-or-create answers
+    with an existing session of the same name and project, so a second object naming it would
+    otherwise delete another namespace's session."""
+    session_id = obj.status.session_id
+    return AuraObject("session", session_id) if session_id else None
 
 
 async def decide(p: Pass[AuraGraphAnalyticsSession]) -> Outcome:
@@ -31,4 +40,5 @@ SESSION: Kind[AuraGraphAnalyticsSession] = Kind(
     finalize=finalize,
     force_finalize=force_finalize,
     uses_credential=True,
+    manages=manages,
 )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aura_operator.runtime.model import CamelModel, ObjectRef, StatusModel
+from aura_operator.runtime.model import CamelModel, ObjectRef, StatusModel, object_ref
 
 PLURAL = "auracredentials"
 KIND = "AuraCredential"
@@ -83,13 +83,7 @@ class AuraCredential(BaseModel):
     def from_body(cls, body: Mapping[str, Any]) -> AuraCredential:
         meta = body.get("metadata") or {}
         return cls(
-            ref=ObjectRef(
-                namespace="",
-                name=meta.get("name", ""),
-                uid=meta.get("uid", ""),
-                generation=int(meta.get("generation") or 0),
-                resource_version=meta.get("resourceVersion"),
-            ),
+            ref=object_ref(body),
             spec=AuraCredentialSpec.model_validate(dict(body.get("spec") or {})),
             status=AuraCredentialStatus.model_validate(dict(body.get("status") or {})),
             deleting=bool(meta.get("deletionTimestamp")),

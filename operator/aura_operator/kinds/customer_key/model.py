@@ -24,6 +24,7 @@ from aura_operator.runtime.model import (
     SecretRef,
     StatusModel,
     default_aura_name,
+    object_ref,
 )
 
 PLURAL = "auracustomermanagedkeys"
@@ -62,13 +63,7 @@ class AuraCustomerManagedKey(BaseModel):
     def from_body(cls, body: Mapping[str, Any]) -> AuraCustomerManagedKey:
         meta = body.get("metadata") or {}
         return cls(
-            ref=ObjectRef(
-                namespace=meta.get("namespace", ""),
-                name=meta.get("name", ""),
-                uid=meta.get("uid", ""),
-                generation=int(meta.get("generation") or 0),
-                resource_version=meta.get("resourceVersion"),
-            ),
+            ref=object_ref(body),
             spec=KeySpec.model_validate(dict(body.get("spec") or {})),
             status=KeyStatus.model_validate(dict(body.get("status") or {})),
             deleting=bool(meta.get("deletionTimestamp")),

@@ -23,6 +23,7 @@ from aura_operator.runtime.model import (
     SecretRef,
     StatusModel,
     default_aura_name,
+    object_ref,
 )
 
 PLURAL = "aurainstances"
@@ -145,13 +146,7 @@ class AuraInstance(BaseModel):
     def from_body(cls, body: Mapping[str, Any]) -> AuraInstance:
         meta = body.get("metadata") or {}
         return cls(
-            ref=ObjectRef(
-                namespace=meta.get("namespace", ""),
-                name=meta.get("name", ""),
-                uid=meta.get("uid", ""),
-                generation=int(meta.get("generation") or 0),
-                resource_version=meta.get("resourceVersion"),
-            ),
+            ref=object_ref(body),
             spec=AuraInstanceSpec.model_validate(dict(body.get("spec") or {})),
             status=AuraInstanceStatus.model_validate(dict(body.get("status") or {})),
             annotations=dict(meta.get("annotations") or {}),
